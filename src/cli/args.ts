@@ -1,0 +1,144 @@
+// Command-line parsing (../shared/spec/etrn-cli.md, "Options"): argv in,
+// typed settings out. Pure apart from nothing: no file or network access.
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+
+export interface CliSettings {
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly server: string | undefined;
+  readonly nodes: string[];
+  readonly bootCheck: boolean | undefined;
+  readonly verbose: boolean;
+  readonly quiet: boolean;
+  readonly json: boolean;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly port: number | undefined;
+  readonly localPort: number | undefined;
+  readonly bootWaitMs: number | undefined;
+  readonly heloName: string | undefined;
+  readonly family: 4 | 6 | undefined;
+  readonly sourceAddress: string | undefined;
+  readonly retries: number | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly delayMs: number | undefined;
+  readonly sendmailCf: string | undefined;
+  readonly jobs: number | undefined;
+  readonly perSession: number | undefined;
+}
+
+/** The options table: long name → parseArgs config. Kept in one place so --help and the man page can be checked against it. */
+export const optionTable = {
+  'boot-check': { type: 'boolean', short: 'b' },
+  verbose: { type: 'boolean', short: 'v' },
+  port: { type: 'string', short: 'p' },
+  'local-port': { type: 'string' },
+  'boot-wait': { type: 'string' },
+  helo: { type: 'string' },
+  ipv4: { type: 'boolean', short: '4' },
+  ipv6: { type: 'boolean', short: '6' },
+  source: { type: 'string' },
+  retries: { type: 'string' },
+  timeout: { type: 'string', short: 't' },
+  delay: { type: 'string' },
+  force: { type: 'boolean' },
+  'dry-run': { type: 'boolean', short: 'n' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  'sendmail-cf': { type: 'string' },
+  jobs: { type: 'string', short: 'j' },
+  'per-session': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+function integer(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+function seconds(name: string, text: string | undefined, allowZero: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(value) || (!allowZero && value === 0) || value > 86_400) {
+    throw new UsageError(`--${name} must be a number of seconds${allowZero ? '' : ' above 0'} up to 86400, not ${JSON.stringify(text)}`);
+  }
+  return Math.round(value * 1000);
+}
+
+export function parseCommandLine(argv: readonly string[]): CliSettings {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: optionTable, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+  const v = parsed.values;
+  if (v.ipv4 && v.ipv6) throw new UsageError('-4 and -6 exclude each other');
+  if (v.quiet && v.verbose) throw new UsageError('-q and -v exclude each other');
+  const [server, ...nodes] = parsed.positionals;
+  return {
+    help: v.help ?? false,
+    version: v.version ?? false,
+    server,
+    nodes,
+    bootCheck: v['boot-check'] ? true : undefined,
+    verbose: v.verbose ?? false,
+    quiet: v.quiet ?? false,
+    json: v.json ?? false,
+    dryRun: v['dry-run'] ?? false,
+    force: v.force ?? false,
+    port: integer('port', v.port, 1, 65535),
+    localPort: integer('local-port', v['local-port'], 1, 65535),
+    bootWaitMs: seconds('boot-wait', v['boot-wait'], true),
+    heloName: v.helo,
+    family: v.ipv4 ? 4 : v.ipv6 ? 6 : undefined,
+    sourceAddress: v.source,
+    retries: integer('retries', v.retries, 0, 100),
+    timeoutMs: seconds('timeout', v.timeout, false),
+    delayMs: seconds('delay', v.delay, true),
+    sendmailCf: v['sendmail-cf'],
+    jobs: integer('jobs', v.jobs, 1, 10_000),
+    perSession: integer('per-session', v['per-session'], 1, 10_000),
+  };
+}
+
+export const helpText = `Usage: etrn [options] server-host [client-host ...]
+
+Ask an SMTP server to start delivering the mail it holds for each
+client-host (RFC 1985 ETRN). Without client-hosts, ask for every name this
+host accepts mail for (sendmail class w) and wait for the local MTA first.
+
+server-host: name, IPv4 address or [IPv6 address], optionally :port.
+client-host: domain, @domain (with subdomains) or #queue.
+
+Options:
+  -b, --boot-check         wait until the local MTA greets on localhost first
+  -v, --verbose            show the SMTP dialogue on stderr
+  -p, --port PORT          server port (default 25)
+      --local-port PORT    port the boot check probes (default 25)
+      --boot-wait SECONDS  how long the boot check retries (default 30)
+      --helo NAME          name sent with EHLO/HELO (default: this host's FQDN)
+  -4, -6                   use only IPv4 / only IPv6 addresses of server-host
+      --source ADDR        local address to connect from
+      --retries N          retry temporary failures N times (default 0)
+  -t, --timeout SECONDS    connection and per-reply deadline (default 30)
+      --delay SECONDS      pause between two ETRN commands (default 0)
+      --force              send ETRN even if the server does not advertise it
+  -n, --dry-run            print the sessions and commands, contact nothing
+      --json               print one JSON document on stdout
+  -q, --quiet              print nothing but errors
+      --sendmail-cf FILE   where discovery reads class w (default /etc/mail/sendmail.cf)
+  -j, --jobs N             sessions run at once (default 16)
+      --per-session N      most ETRN commands in one session (default 8)
+  -h, --help               show this help
+  -V, --version            show the version
+
+Exit status: 0 all accepted, 64 usage, 68 no such host, 69 unavailable or
+refused, 75 temporary failure, 76 protocol error, 77 authentication failed,
+78 configuration error.
+`;

@@ -1,0 +1,119 @@
+// The etrn command: parse arguments, call the library, print, and exit with
+// the sysexits.h status. Thin by design; everything else is in the library.
+import { readFileSync } from 'node:fs';
+import { ConfigError, EtrnError } from '../errors.js';
+import { ExitCode } from '../protocol/outcome.js';
+import { toJson } from '../result.js';
+import { defaults, etrn, plan } from '../run.js';
+import { helpText, parseCommandLine } from './args.js';
+import { formatPlan, formatResult, formatTrace } from './output.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function writeLines(stream: NodeJS.WriteStream, lines: readonly string[]): void {
+  if (lines.length > 0) stream.write(`${lines.join('\n')}\n`);
+}
+
+function exitStatusFor(error: unknown): number {
+  if (error instanceof ConfigError) return ExitCode.CONFIG;
+  if (error instanceof EtrnError) return ExitCode.USAGE;
+  return 70; // EX_SOFTWARE
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  // A reader that goes away (etrn ... | head -1) must not crash etrn.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  let settings;
+  try {
+    settings = parseCommandLine(argv);
+  } catch (error) {
+    process.stderr.write(`etrn: ${(error as Error).message}\nTry 'etrn --help' for more information.\n`);
+    return ExitCode.USAGE;
+  }
+  if (settings.help) {
+    process.stdout.write(helpText);
+    return ExitCode.OK;
+  }
+  if (settings.version) {
+    process.stdout.write(`etrn ${version()}\n`);
+    return ExitCode.OK;
+  }
+  if (settings.server === undefined) {
+    process.stderr.write(`etrn: no server-host given\nTry 'etrn --help' for more information.\n`);
+    return ExitCode.USAGE;
+  }
+
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    signalled = signal;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const verboseSessions = new Set<string>();
+  const options = {
+    server: settings.server,
+    nodes: settings.nodes,
+    port: settings.port,
+    bootCheck: settings.bootCheck,
+    localPort: settings.localPort,
+    bootWaitMs: settings.bootWaitMs,
+    heloName: settings.heloName,
+    family: settings.family,
+    sourceAddress: settings.sourceAddress,
+    retries: settings.retries,
+    timeoutMs: settings.timeoutMs,
+    delayMs: settings.delayMs,
+    force: settings.force,
+    sendmailCf: settings.sendmailCf,
+    jobs: settings.jobs,
+    perSession: settings.perSession,
+    signal: controller.signal,
+    onTrace: settings.verbose
+      ? (event: Parameters<NonNullable<Parameters<typeof etrn>[0]['onTrace']>>[0]) => {
+          verboseSessions.add(event.session);
+          process.stderr.write(`${formatTrace(event, multiple)}\n`);
+        }
+      : undefined,
+  };
+  let multiple = false;
+  try {
+    const p = await plan(options);
+    multiple = p.sessions.length > 1;
+    for (const w of p.warnings) if (!settings.quiet) process.stderr.write(`etrn: warning: ${w}\n`);
+    if (settings.dryRun) {
+      const result = await etrn({ ...options, dryRun: true });
+      if (settings.json) process.stdout.write(`${toJson(result)}\n`);
+      else {
+        const local = p.bootCheck ? `localhost:${settings.localPort ?? defaults.localPort}` : null;
+        writeLines(process.stdout, formatPlan(result, p.heloName, local));
+      }
+      return result.exitCode;
+    }
+    const result = await etrn(options);
+    if (settings.json) process.stdout.write(`${toJson(result)}\n`);
+    else {
+      const lines = formatResult(result);
+      if (!settings.quiet) writeLines(process.stdout, lines.out);
+      writeLines(process.stderr, lines.err);
+    }
+    if (signalled) return 128 + (signalled === 'SIGINT' ? 2 : 15);
+    return result.exitCode;
+  } catch (error) {
+    if (error instanceof EtrnError) {
+      process.stderr.write(`etrn: ${error.message}\n`);
+      return exitStatusFor(error);
+    }
+    process.stderr.write(`etrn: internal error: ${(error as Error)?.message ?? String(error)}\n`);
+    return exitStatusFor(error);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,104 @@
+// Discovery of the nodes to ask for when no client-host is given: this
+// host's fully qualified name, then sendmail's class w (see sendmail-cf.ts).
+// The thin file-reading layer over the pure parsers.
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { ConfigError } from '../errors.js';
+import { InvalidNameError } from '../errors.js';
+import { normalizeDomain } from '../names/node.js';
+import { type Diagnostic, isLocalhostName, parseClassFile, parseSendmailCf } from './sendmail-cf.js';
+
+export const DEFAULT_SENDMAIL_CF = '/etc/mail/sendmail.cf';
+
+export interface Discovery {
+  /** Names to send ETRN for, in order, without duplicates or localhost names. */
+  readonly nodes: string[];
+  readonly warnings: Diagnostic[];
+}
+
+async function readConfig(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? error);
+    throw new ConfigError(`cannot read ${what}: ${why}`, path);
+  }
+}
+
+/** The nodes from sendmail.cf's class w, with `fqdn` first. Throws ConfigError. */
+export async function discoverSendmailNodes(sendmailCf: string, fqdn: string): Promise<Discovery> {
+  const cf = parseSendmailCf(await readConfig(sendmailCf, 'sendmail.cf'), sendmailCf);
+  const warnings: Diagnostic[] = [...cf.warnings];
+  const candidates: { word: string; file: string; line: number }[] = [{ word: fqdn, file: '(host name)', line: 0 }];
+  for (const entry of cf.entries) {
+    if ('word' in entry) {
+      candidates.push(entry);
+      continue;
+    }
+    let text: string;
+    try {
+      text = await readConfig(entry.path, 'class file');
+    } catch (error) {
+      if (entry.optional && error instanceof ConfigError) {
+        warnings.push({ file: sendmailCf, line: entry.line, message: `optional class file ${entry.path} skipped: ${error.message}` });
+        continue;
+      }
+      if (error instanceof ConfigError) {
+        throw new ConfigError(`${error.message} (class file named at ${sendmailCf}:${entry.line})`, undefined);
+      }
+      throw error;
+    }
+    candidates.push(...parseClassFile(text, entry.path));
+  }
+  const nodes: string[] = [];
+  const seen = new Set<string>();
+  for (const { word, file, line } of candidates) {
+    if (isLocalhostName(word)) continue;
+    let name: string;
+    try {
+      name = normalizeDomain(word, 'class w name');
+    } catch (error) {
+      if (!(error instanceof InvalidNameError)) throw error;
+      warnings.push({ file, line, message: `skipped ${error.message}` });
+      continue;
+    }
+    const key = name.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    nodes.push(name);
+  }
+  return { nodes, warnings };
+}
+
+/**
+ * This host's fully qualified name: the system host name if it has a dot,
+ * else the canonical (first) name of the /etc/hosts line that lists it, as
+ * gethostbyname would find with "hosts: files"; else the bare host name.
+ * No DNS query is made.
+ */
+export async function localFqdn(hostsFile = '/etc/hosts'): Promise<string> {
+  const short = hostname();
+  if (short.includes('.')) return short;
+  let text = '';
+  try {
+    text = await readFile(hostsFile, 'utf8');
+  } catch {
+    return short;
+  }
+  return canonicalFromHosts(text, short) ?? short;
+}
+
+/** The first name of the hosts(5) line that lists `name`, if it is qualified. */
+export function canonicalFromHosts(text: string, name: string): string | null {
+  for (const raw of text.split('\n')) {
+    const fields = raw.replace(/#.*/, '').trim().split(/\s+/);
+    const names = fields.slice(1);
+    if (!names.some((n) => n.toLowerCase() === name.toLowerCase())) continue;
+    const canonical = names.find((n) => n.includes('.') && n.toLowerCase().startsWith(`${name.toLowerCase()}.`));
+    if (canonical) return canonical;
+    const first = names[0];
+    if (first && first.includes('.')) return first;
+  }
+  return null;
+}

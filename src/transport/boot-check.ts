@@ -1,0 +1,105 @@
+// The boot check (-b, from Solaris etrn(1M)): wait until the local MTA
+// answers on localhost with a 220 greeting, so that the server's delivery
+// does not race the local daemon's start. Retries with exponential back-off
+// (100 ms doubling, at most 2 s apart) until the wait runs out.
+import { ReplyParser } from '../protocol/reply.js';
+import type { Connector } from './connect.js';
+import type { Trace } from './drive.js';
+
+export interface BootCheckOptions {
+  readonly port: number;
+  readonly waitMs: number;
+  /** Deadline for one attempt's connection and greeting. */
+  readonly timeoutMs: number;
+  readonly connector: Connector;
+  readonly hosts?: readonly string[];
+  readonly signal?: AbortSignal | undefined;
+  readonly trace?: Trace | undefined;
+}
+
+export type BootCheckResult =
+  | { readonly ok: true; readonly attempts: number }
+  | { readonly ok: false; readonly attempts: number; readonly reason: string };
+
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 2000;
+
+export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCheckResult> {
+  const trace = options.trace ?? (() => undefined);
+  const hosts = options.hosts ?? ['127.0.0.1', '::1'];
+  const deadline = performance.now() + options.waitMs;
+  let backoff = FIRST_BACKOFF_MS;
+  let attempts = 0;
+  let reason = 'not tried';
+  for (;;) {
+    for (const host of hosts) {
+      if (options.signal?.aborted) return { ok: false, attempts, reason: 'interrupted' };
+      attempts += 1;
+      const left = Math.max(1, Math.min(options.timeoutMs, deadline - performance.now()));
+      reason = await probe(host, options.port, left, options);
+      if (reason === '') {
+        trace('==', `local MTA on localhost:${options.port} is up`);
+        return { ok: true, attempts };
+      }
+    }
+    const left = deadline - performance.now();
+    if (left <= 0) return { ok: false, attempts, reason };
+    trace('==', `local MTA on localhost:${options.port} not ready (${reason}); retrying`);
+    const pause = Math.min(backoff, left);
+    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    if (!(await sleep(pause, options.signal))) return { ok: false, attempts, reason: 'interrupted' };
+  }
+}
+
+/** One attempt: '' when a 220 greeting came, else why not. */
+async function probe(host: string, port: number, timeoutMs: number, options: BootCheckOptions): Promise<string> {
+  let socket;
+  try {
+    socket = await options.connector({ host, port, timeoutMs, signal: options.signal });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  const s = socket;
+  return new Promise<string>((resolve) => {
+    const parser = new ReplyParser();
+    let settled = false;
+    const done = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.removeAllListeners('data');
+      if (why === '') s.end('QUIT\r\n');
+      else s.destroy();
+      s.on('error', () => undefined);
+      s.unref();
+      resolve(why);
+    };
+    const timer = setTimeout(() => done('no greeting in time'), timeoutMs);
+    s.on('data', (chunk: Buffer) => {
+      try {
+        parser.feed(chunk);
+      } catch (error) {
+        done((error as Error).message);
+        return;
+      }
+      const reply = parser.next();
+      if (reply) done(reply.code === 220 ? '' : `greeted with ${reply.code}`);
+    });
+    s.on('error', (error) => done(error.message));
+    s.on('close', () => done('connection closed'));
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,80 @@
+// Opening TCP connections: the injectable connector (tests and callers can
+// swap the transport) and the default one over node:net, bounded by a
+// deadline and cancellable through an AbortSignal.
+import { Socket, connect } from 'node:net';
+
+export interface ConnectTarget {
+  readonly host: string;
+  readonly port: number;
+  /** Local address to bind (multi-homed hosts, provider ACLs). */
+  readonly localAddress?: string | undefined;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export type Connector = (target: ConnectTarget) => Promise<Socket>;
+
+/** Why a connection attempt failed: `timeout` or `refused` (refused, unreachable, reset). */
+export class ConnectError extends Error {
+  readonly kind: 'timeout' | 'refused' | 'interrupted';
+  constructor(kind: 'timeout' | 'refused' | 'interrupted', message: string) {
+    super(message);
+    this.name = 'ConnectError';
+    this.kind = kind;
+  }
+}
+
+export const tcpConnector: Connector = (target) =>
+  new Promise<Socket>((resolve, reject) => {
+    if (target.signal?.aborted) {
+      reject(new ConnectError('interrupted', 'interrupted'));
+      return;
+    }
+    const socket = connect({
+      host: target.host,
+      port: target.port,
+      localAddress: target.localAddress,
+      noDelay: true,
+    });
+    const settle = (error: ConnectError | null): void => {
+      clearTimeout(timer);
+      target.signal?.removeEventListener('abort', onAbort);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+      if (error) {
+        socket.destroy();
+        reject(error);
+      } else resolve(socket);
+    };
+    const onConnect = (): void => settle(null);
+    const onError = (error: NodeJS.ErrnoException): void =>
+      settle(new ConnectError('refused', describeSocketError(error)));
+    const onAbort = (): void => settle(new ConnectError('interrupted', 'interrupted'));
+    const timer = setTimeout(
+      () => settle(new ConnectError('timeout', `connection timed out after ${formatSeconds(target.timeoutMs)}`)),
+      target.timeoutMs,
+    );
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+    target.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+const errnoText: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EADDRNOTAVAIL: 'source address not available',
+  EPIPE: 'connection closed by peer',
+  ETIMEDOUT: 'connection timed out',
+};
+
+export function describeSocketError(error: NodeJS.ErrnoException): string {
+  const code = error.code ?? '';
+  return errnoText[code] ?? (code ? `${error.message}` : error.message);
+}
+
+export function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(3).replace(/0+$/, '')} s`;
+}

@@ -1,0 +1,220 @@
+// A real Exim 4.96 for end-to-end tests, run from the unpacked Debian packages
+// (exim4-daemon-light, exim4-base) that lab/install-exim.sh leaves in
+// ${ETRN_LAB_CACHE:-<repo>/.cache/lab}/exim (no system-wide install).
+//
+// Each lab has its own configuration, spool and logs in a fresh temporary
+// folder and runs `exim -bdf` (foreground daemon, no queue runner) on
+// 127.0.0.1:<port>, inside a private UTS + mount namespace (host name
+// exim.lab.test, no DNS). Exim drops to the Debian-exim user because the
+// configuration is not a trusted one; that user owns spool/ and log/.
+// A manualroute router sends <domain> and *.<domain> to 127.0.0.1:<sinkPort>.
+//
+// ETRN: Exim's stock handling only takes `ETRN #domain` ("501 argument must
+// begin with #" otherwise) and execs the compiled-in /usr/sbin/exim, which is
+// not installed here. So the lab sets smtp_etrn_command to run this Exim with
+// this configuration: `exim -C exim.conf -Rf <domain>`. Exim refuses to put a
+// client-supplied (tainted) argument on a command line, so the domain is
+// mapped through an lsearch lookup of the etrn-domains file with ret=key.
+// Both `ETRN client.test` and `ETRN #client.test` are accepted ("250 OK") and
+// flush client.test and its subdomains (-R matches a substring of the
+// domain); an ETRN for any other node is refused by acl_smtp_etrn with
+// "459 Node <node> not allowed: ..." (an ETRN ACL deny is a 4xx: without the
+// code in the message Exim says "458 <message>"), and a repeat of an argument whose queue run is still going
+// gets "458 Already processing <domain>" (smtp_etrn_serialize).
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  labRoot,
+  makeNamespace,
+  nsOf,
+  probeBanner,
+  reservePort,
+  runOk,
+  spawnDaemon,
+  stopDaemon,
+  until,
+  type Daemon,
+  type MtaLab,
+  type MtaLabOptions,
+} from './mta-common.js';
+
+const HOSTNAME = 'exim.lab.test';
+const EXIM = 'usr/sbin/exim4';
+const EXIM_USER = 'Debian-exim';
+
+async function eximIds(): Promise<{ uid: number; gid: number }> {
+  const field = async (file: string, name: string): Promise<number | undefined> => {
+    const line = (await readFile(file, 'utf8')).split('\n').find((l) => l.startsWith(`${name}:`));
+    const id = line?.split(':')[2];
+    return id === undefined ? undefined : Number(id);
+  };
+  const uid = await field('/etc/passwd', EXIM_USER);
+  const gid = await field('/etc/group', EXIM_USER);
+  if (uid === undefined || gid === undefined) {
+    throw new Error(`exim lab not installed: run \`sudo lab/install-exim.sh\` (no ${EXIM_USER} user or group)`);
+  }
+  return { uid, gid };
+}
+
+export async function startExim(opts: MtaLabOptions): Promise<MtaLab> {
+  const root = labRoot('exim', [EXIM]);
+  const ids = await eximIds();
+  const domain = opts.domain ?? 'client.test';
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const exim = join(root, EXIM);
+
+  const dir = await mkdtemp(join(tmpdir(), 'etrn-exim-'));
+  let daemon: Daemon | undefined;
+  let ns: string | undefined;
+  let stopped = false;
+  const cleanup = async (): Promise<void> => {
+    if (daemon !== undefined) await stopDaemon(daemon, ns, timeoutMs);
+    if (!process.env.ETRN_LAB_KEEP) await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await chmod(dir, 0o755); // Debian-exim must reach spool/, log/ and the configuration
+    const spool = join(dir, 'spool');
+    const log = join(dir, 'log');
+    for (const d of [spool, log]) {
+      await mkdir(d, { mode: 0o750 });
+      await chown(d, ids.uid, ids.gid);
+    }
+    const conf = join(dir, 'exim.conf');
+    const etrnDomains = join(dir, 'etrn-domains');
+    await writeFile(etrnDomains, `${domain}\n`);
+    const port = await reservePort();
+    await writeFile(conf, config({ dir, exim, conf, etrnDomains, port, sinkPort: opts.sinkPort, domain }));
+
+    const namespace = await makeNamespace(dir, HOSTNAME);
+    const inNs = (args: string[]): [string, string[]] => namespace.wrap(exim, ['-C', conf, ...args]);
+
+    const [file, args] = inNs(['-bdf', '-oX', String(port)]);
+    daemon = spawnDaemon(file, args, join(dir, 'daemon.log'));
+    const d = daemon;
+    const banner = await until(
+      () => `exim lab: no SMTP banner on 127.0.0.1:${port} within ${timeoutMs} ms (see ${d.logFile}, ${log}/mainlog)`,
+      timeoutMs,
+      async () => {
+        if (d.exited()) {
+          const why = await readFile(join(log, 'paniclog'), 'utf8').catch(() => '');
+          throw new Error(`exim lab: exim -bdf exited at start (see ${d.logFile}) ${why.trim()}`);
+        }
+        return probeBanner(port);
+      },
+      100,
+    );
+    ns = await nsOf(d.pid);
+    // "220 exim.lab.test ESMTP Exim 4.96 <date>"
+    const version = /Exim ([0-9][^ ]*)/.exec(banner)?.[1] ?? 'unknown';
+
+    const lab: MtaLab = {
+      name: 'exim',
+      version,
+      host: '127.0.0.1',
+      port,
+      dir,
+      async queueMessage(to) {
+        const message = [
+          'From: <sender@lab.test>',
+          `To: <${to}>`,
+          `Subject: etrn exim lab message to ${to}`,
+          '',
+          `Queued by the etrn Exim lab for ${to}.`,
+          '',
+        ].join('\n');
+        // -odq: queue only, no delivery attempt; only a queue run (ETRN) delivers it.
+        await runOk('exim lab: queueMessage', ...inNs(['-odq', '-f', 'sender@lab.test', '--', to]), {
+          input: message,
+          timeoutMs,
+        });
+      },
+      async queueIds() {
+        const files = await readdir(join(spool, 'input')).catch(() => [] as string[]);
+        return files.filter((f) => f.endsWith('-H')).map((f) => f.slice(0, -2)).sort();
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await cleanup();
+      },
+    };
+    return lab;
+  } catch (e) {
+    stopped = true;
+    await cleanup().catch(() => undefined);
+    throw e;
+  }
+}
+
+function config(o: {
+  dir: string;
+  exim: string;
+  conf: string;
+  etrnDomains: string;
+  port: number;
+  sinkPort: number;
+  domain: string;
+}): string {
+  // The ETRN argument, with the leading # of Exim's stock syntax dropped.
+  const node = '${sg{$smtp_command_argument}{\\N^#\\N}{}}';
+  const nodeCmd = '${sg{$domain}{\\N^#\\N}{}}';
+  return `# etrn test lab: queues mail for ${o.domain} until ETRN.
+primary_hostname = ${HOSTNAME}
+qualify_domain = lab.test
+spool_directory = ${join(o.dir, 'spool')}
+log_file_path = ${join(o.dir, 'log')}/%slog
+pid_file_path = ${join(o.dir, 'exim.pid')}
+daemon_smtp_ports = ${o.port}
+local_interfaces = 127.0.0.1
+disable_ipv6 = true
+# no DNS, no ident
+host_lookup =
+rfc1413_hosts =
+rfc1413_query_timeout = 0s
+keep_environment =
+tls_advertise_hosts =
+never_users =
+trusted_users = root
+deliver_drop_privilege = true
+log_selector = +smtp_connection +smtp_protocol_error +smtp_syntax_error +arguments
+
+acl_smtp_rcpt = acl_rcpt
+# ETRN is advertised only when acl_smtp_etrn is set.
+acl_smtp_etrn = acl_etrn
+# The client's argument is tainted: only the key of a lookup may reach the command line.
+smtp_etrn_command = ${o.exim} -C ${o.conf} -Rf \${lookup{${nodeCmd}}lsearch,ret=key{${o.etrnDomains}}}
+smtp_etrn_serialize = true
+
+begin acl
+acl_rcpt:
+  accept hosts = 127.0.0.0/8
+  deny
+acl_etrn:
+  accept hosts = 127.0.0.0/8
+         condition = \${lookup{${node}}lsearch{${o.etrnDomains}}{yes}{no}}
+  deny   message = 459 Node $smtp_command_argument not allowed: no mail is relayed for it here
+
+begin routers
+to_sink:
+  driver = manualroute
+  domains = ${o.domain} : *.${o.domain}
+  route_list = * 127.0.0.1
+  # 127.0.0.1 is this host: deliver there all the same (another port)
+  self = send
+  transport = to_sink
+  no_more
+
+begin transports
+to_sink:
+  driver = smtp
+  port = ${o.sinkPort}
+  allow_localhost
+  hosts_avoid_tls = *
+
+begin retry
+# Hours: nothing but ETRN (-Rf forces) retries.
+* * F,4h,4h
+`;
+}
