@@ -294,3 +294,55 @@ export async function stopDaemon(daemon: Daemon, ns: string | undefined, timeout
     throw new Error(`MTA processes survive SIGKILL: ${(await left()).join(' ')}`);
   }
 }
+
+/** Submits one message over SMTP to 127.0.0.1:port (EHLO, MAIL, RCPT, DATA, QUIT); throws on any unexpected reply. */
+export function smtpSubmit(port: number, from: string, to: string, body: string, timeoutMs = 20_000): Promise<string[]> {
+  const steps: [string | undefined, string][] = [
+    [undefined, '220'],
+    ['EHLO submit.lab.test', '250'],
+    [`MAIL FROM:<${from}>`, '250'],
+    [`RCPT TO:<${to}>`, '250'],
+    ['DATA', '354'],
+    [`${body.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..')}\r\n.`, '250'],
+    ['QUIT', '221'],
+  ];
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const replies: string[] = [];
+    let buffer = '';
+    let step = 0;
+    const fail = (e: Error): void => {
+      socket.destroy();
+      reject(e);
+    };
+    socket.setEncoding('latin1');
+    socket.setTimeout(timeoutMs, () => fail(new Error(`SMTP 127.0.0.1:${port}: timeout after ${replies.join(' | ')}`)));
+    socket.on('error', fail);
+    socket.on('close', () => {
+      if (step < steps.length) fail(new Error(`SMTP 127.0.0.1:${port}: closed after ${replies.join(' | ')}`));
+    });
+    socket.on('data', (d: string) => {
+      buffer += d;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).replace(/\r$/, '');
+        buffer = buffer.slice(nl + 1);
+        if (line[3] === '-') continue;
+        replies.push(line);
+        const expected = steps[step]?.[1];
+        if (expected === undefined || !line.startsWith(expected)) {
+          fail(new Error(`SMTP 127.0.0.1:${port}: expected ${expected} after ${JSON.stringify(steps[step]?.[0] ?? 'connect')}, got ${JSON.stringify(line)}`));
+          return;
+        }
+        step += 1;
+        const next = steps[step];
+        if (next === undefined) {
+          socket.end();
+          resolvePromise(replies);
+          return;
+        }
+        socket.write(`${next[0] ?? ''}\r\n`);
+      }
+    });
+  });
+}

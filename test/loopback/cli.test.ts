@@ -207,7 +207,7 @@ test('-q prints nothing on success', async () => {
 test('an invalid client-host is exit 64 and nothing is sent', async () => {
   const s = await serve(responder());
   for (const bad of ['a\r\nQUIT', 'a b.example', 'a\u0007b', '\u001b[31mred.example', '-bad.example', 'a..b', 'x'.repeat(64) + '.example']) {
-    const run = await runEtrn([...base(s), 'good.example', bad]);
+    const run = await runEtrn(['--helo', 'client.example', '--', `127.0.0.1:${s.port}`, 'good.example', bad]);
     assert.equal(run.code, 64, `${JSON.stringify(bad)}: ${run.stderr}`);
     assert.match(run.stderr, /^etrn: invalid name /);
   }

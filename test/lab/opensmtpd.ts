@@ -1,0 +1,148 @@
+// A real OpenSMTPD 6.8 for end-to-end tests, run from the unpacked Debian
+// package that lab/install-opensmtpd.sh leaves in
+// ${ETRN_LAB_CACHE:-<repo>/.cache/lab}/opensmtpd (no system-wide install).
+//
+// OpenSMTPD does not implement ETRN: it answers every ETRN with
+// "500 5.5.1 Invalid command: Command unrecognized" and does not list ETRN in
+// its EHLO reply, which is what the tests need it for.
+//
+// Debian's smtpd has its spool (/var/spool/smtpd), control socket
+// (/var/run/smtpd.sock) and chroot (/var/lib/opensmtpd/empty) compiled in, so
+// it runs in a private UTS + mount namespace where the lab folder's spool/ and
+// run/ are bound over /var/spool and /run and a tmpfs is mounted on /var/lib;
+// the machine's own folders are never touched. `smtpd -d` stays in the
+// foreground. Mail for <domain> is relayed to smtp://127.0.0.1:<sinkPort>.
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  labRoot,
+  makeNamespace,
+  nsOf,
+  probeBanner,
+  reservePort,
+  run,
+  runOk,
+  smtpSubmit,
+  spawnDaemon,
+  stopDaemon,
+  until,
+  type Daemon,
+  type MtaLab,
+  type MtaLabOptions,
+} from './mta-common.js';
+
+const HOSTNAME = 'opensmtpd.lab.test';
+const SMTPD = 'usr/sbin/smtpd';
+
+async function accountsExist(): Promise<boolean> {
+  const passwd = await readFile('/etc/passwd', 'utf8');
+  return ['opensmtpd', 'opensmtpq'].every((u) => passwd.split('\n').some((l) => l.startsWith(`${u}:`)));
+}
+
+export async function startOpensmtpd(opts: MtaLabOptions): Promise<MtaLab> {
+  const root = labRoot('opensmtpd', [SMTPD]);
+  if (!(await accountsExist())) {
+    throw new Error('opensmtpd lab not installed: run `sudo lab/install-opensmtpd.sh` (no opensmtpd/opensmtpq users)');
+  }
+  const domain = opts.domain ?? 'client.test';
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const smtpd = join(root, SMTPD);
+
+  const dir = await mkdtemp(join(tmpdir(), 'etrn-opensmtpd-'));
+  let daemon: Daemon | undefined;
+  let ns: string | undefined;
+  let stopped = false;
+  const cleanup = async (): Promise<void> => {
+    if (daemon !== undefined) await stopDaemon(daemon, ns, timeoutMs);
+    if (!process.env.ETRN_LAB_KEEP) await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await chmod(dir, 0o755); // the unprivileged smtpd processes must reach spool/
+    const spool = join(dir, 'spool'); // becomes /var/spool; smtpd creates smtpd/ in it
+    const runDir = join(dir, 'run'); // becomes /run (= /var/run): smtpd.sock, smtpd.pid
+    await mkdir(spool, { mode: 0o755 });
+    await mkdir(runDir, { mode: 0o755 });
+    const port = await reservePort();
+    const conf = join(dir, 'smtpd.conf');
+    await writeFile(
+      conf,
+      [
+        '# etrn test lab: relays mail for the test domain to the sink',
+        `table domains { "${domain}" }`,
+        `listen on 127.0.0.1 port ${port}`,
+        `action "to_sink" relay host smtp://127.0.0.1:${opts.sinkPort}`,
+        'match from any for domain <domains> action "to_sink"',
+        '',
+      ].join('\n'),
+    );
+    const namespace = await makeNamespace(dir, HOSTNAME, [
+      `mount --bind '${spool}' /var/spool`,
+      `mount --bind '${runDir}' /run`,
+      'mount -t tmpfs -o mode=755 etrn-lab /var/lib',
+      'mkdir -p /var/lib/opensmtpd/empty',
+    ]);
+    const inNs = (args: string[]): [string, string[]] => namespace.wrap(smtpd, args);
+    await runOk('opensmtpd lab: smtpd -n (config check)', ...inNs(['-n', '-f', conf]), { timeoutMs });
+
+    const [file, args] = inNs(['-d', '-f', conf]);
+    daemon = spawnDaemon(file, args, join(dir, 'daemon.log'));
+    const d = daemon;
+    await until(
+      () => `opensmtpd lab: no SMTP banner on 127.0.0.1:${port} within ${timeoutMs} ms (see ${d.logFile})`,
+      timeoutMs,
+      async () => {
+        if (d.exited()) {
+          const why = await readFile(d.logFile, 'utf8').catch(() => '');
+          throw new Error(`opensmtpd lab: smtpd -d exited at start: ${why.trim()}`);
+        }
+        return probeBanner(port);
+      },
+      100,
+    );
+    ns = await nsOf(d.pid);
+    // The banner carries no version ("220 opensmtpd.lab.test ESMTP OpenSMTPD");
+    // `smtpd -d` logs "info: OpenSMTPD 6.8.0p2 starting", `smtpd -h` "version: OpenSMTPD 6.8.0p2".
+    const started = await readFile(d.logFile, 'utf8').catch(() => '');
+    const helped = await run(smtpd, ['-h'], { timeoutMs }).catch(() => ({ stdout: '', stderr: '' }));
+    const version = /OpenSMTPD (\S+)/.exec(`${started}\n${helped.stderr}${helped.stdout}`)?.[1] ?? 'unknown';
+
+    const lab: MtaLab = {
+      name: 'opensmtpd',
+      version,
+      host: '127.0.0.1',
+      port,
+      dir,
+      async queueMessage(to) {
+        // Over SMTP: smtpd tries the (down) sink at once and keeps it queued
+        // with its own backoff (minutes, not hours: OpenSMTPD has no ETRN anyway).
+        await smtpSubmit(
+          port,
+          'sender@lab.test',
+          to,
+          `From: <sender@lab.test>\nTo: <${to}>\nSubject: etrn opensmtpd lab message to ${to}\n\nQueued by the etrn OpenSMTPD lab for ${to}.`,
+          timeoutMs,
+        );
+      },
+      async queueIds() {
+        const queue = join(spool, 'smtpd/queue');
+        const ids: string[] = [];
+        for (const bucket of await readdir(queue).catch(() => [] as string[])) {
+          ids.push(...(await readdir(join(queue, bucket)).catch(() => [] as string[])));
+        }
+        return ids.sort();
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await cleanup();
+      },
+    };
+    return lab;
+  } catch (e) {
+    stopped = true;
+    await cleanup().catch(() => undefined);
+    throw e;
+  }
+}
