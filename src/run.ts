@@ -8,8 +8,11 @@ import { normalizeDomain, normalizeNodes } from './names/node.js';
 import { formatHostPort, parseServer } from './names/server.js';
 import type { ErrorKind } from './protocol/outcome.js';
 import type { ReplyLimits } from './protocol/reply.js';
-import { EtrnSession } from './protocol/session.js';
-import { type EtrnResult, type NodeResult, type SessionResult, summarize } from './result.js';
+import { EtrnSession, type TlsMode } from './protocol/session.js';
+import { type EtrnResult, type NodeResult, type SessionResult, type TlsInfo, summarize } from './result.js';
+import type { TlsSettings } from './transport/tls.js';
+import { readFile } from 'node:fs/promises';
+import { type Socket, isIP } from 'node:net';
 import { waitForLocalMta } from './transport/boot-check.js';
 import { ConnectError, type Connector, formatSeconds, tcpConnector } from './transport/connect.js';
 import { type TraceDirection, driveSession } from './transport/drive.js';
@@ -49,6 +52,14 @@ export interface EtrnOptions {
   readonly timeoutMs?: number | undefined;
   readonly delayMs?: number | undefined;
   readonly force?: boolean | undefined;
+  /** Default 'opportunistic'. */
+  readonly tls?: TlsMode | undefined;
+  /** File of PEM trust anchors replacing the system's. */
+  readonly tlsCaFile?: string | undefined;
+  /** Name the certificate must match; default server-host. */
+  readonly tlsServername?: string | undefined;
+  /** Do not verify the certificate, even with --tls required. */
+  readonly tlsInsecure?: boolean | undefined;
   readonly dryRun?: boolean | undefined;
   readonly sendmailCf?: string | undefined;
   /** Sessions at once. Default 16. */
@@ -88,6 +99,7 @@ export interface SessionPlan {
 
 export interface Plan {
   readonly sessions: readonly SessionPlan[];
+  readonly tlsCa: string | undefined;
   readonly bootCheck: boolean;
   readonly heloName: string;
   readonly warnings: readonly string[];
@@ -125,6 +137,20 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     options.targets ?? (options.server !== undefined ? [{ server: options.server, nodes: options.nodes }] : []);
   if (targets.length === 0) throw new UsageError('no server-host given');
 
+  const tlsModes: readonly string[] = ['off', 'opportunistic', 'required', 'implicit'];
+  if (options.tls !== undefined && !tlsModes.includes(options.tls)) {
+    throw new UsageError(`TLS mode must be one of ${tlsModes.join(', ')}`);
+  }
+  if (options.tlsServername !== undefined) normalizeDomain(options.tlsServername, 'TLS server name');
+  let tlsCa: string | undefined;
+  if (options.tlsCaFile !== undefined) {
+    try {
+      tlsCa = await readFile(options.tlsCaFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read TLS trust anchors: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, options.tlsCaFile);
+    }
+    if (!tlsCa.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('no PEM certificate in TLS trust anchors', options.tlsCaFile);
+  }
   const parsed = targets.map((t) => ({ server: parseServer(t.server), nodes: normalizeNodes(t.nodes ?? []) }));
   const fqdn = options.fqdn ?? (await localFqdn());
   const heloName = normalizeDomain(options.heloName ?? fqdn, 'EHLO name');
@@ -162,7 +188,7 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
       });
     }
   }
-  return { sessions, bootCheck: options.bootCheck ?? usesDiscovery, heloName, warnings };
+  return { sessions, tlsCa, bootCheck: options.bootCheck ?? usesDiscovery, heloName, warnings };
 }
 
 /** The ETRN commands a plan would send, as the dry run reports them. */
@@ -235,6 +261,12 @@ export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
     timeoutMs,
     delayMs: options.delayMs ?? defaults.delayMs,
     force: options.force ?? false,
+    tlsMode: options.tls ?? 'opportunistic',
+    tls: {
+      ca: p.tlsCa,
+      servername: options.tlsServername,
+      verify: (options.tls === 'required' || options.tls === 'implicit') && !options.tlsInsecure,
+    },
     sourceAddress: options.sourceAddress,
     replyLimits: options.replyLimits,
     signal: options.signal,
@@ -254,6 +286,8 @@ interface SessionContext {
   readonly timeoutMs: number;
   readonly delayMs: number;
   readonly force: boolean;
+  readonly tlsMode: TlsMode;
+  readonly tls: TlsSettings;
   readonly sourceAddress: string | undefined;
   readonly replyLimits: Partial<ReplyLimits> | undefined;
   readonly signal: AbortSignal | undefined;
@@ -329,28 +363,74 @@ async function runSession(s: SessionPlan, ctx: SessionContext): Promise<SessionR
       continue;
     }
     trace('==', `connected to ${where}`);
-    const session = new EtrnSession({ heloName: ctx.heloName, nodes: s.nodes, force: ctx.force, delayMs: ctx.delayMs });
-    await driveSession(socket, session, {
-      timeoutMs: ctx.timeoutMs,
-      limits: ctx.replyLimits,
-      signal: ctx.signal,
-      trace,
-    });
-    const failure = session.error;
-    return {
-      server: s.server,
-      port: s.port,
-      address,
-      tls: null,
-      authenticated: false,
-      etrnAdvertised: session.etrnAdvertised,
-      error: failure ? { kind: failure.kind, message: `${failure.message} (while ${failure.phase})` } : null,
-      nodes: session.nodes,
-    };
+    return speak(s, ctx, socket, address, ctx.tlsMode);
   }
   const error = lastError ?? new ConnectError('refused', 'no address to connect to');
   const message = addresses.length > 1 ? `${error.message} (all ${addresses.length} addresses tried)` : error.message;
   return emptySession(s, { kind: error.kind, message: `${message} (while connecting)` });
+}
+
+/** Runs the SMTP dialogue on a connected socket; retries once in clear when opportunistic TLS fails. */
+async function speak(
+  s: SessionPlan,
+  ctx: SessionContext,
+  socket: Socket,
+  address: string,
+  tlsMode: TlsMode,
+): Promise<SessionResult> {
+  const trace = ctx.trace(s.label);
+  let tlsInfo: TlsInfo | null = null;
+  const tlsHost = isIP(s.host) ? address : s.host;
+  if (tlsMode === 'implicit') {
+    const tls = await import('./transport/tls.js');
+    try {
+      const secured = await tls.upgradeToTls(socket, tlsHost, ctx.tls, ctx.timeoutMs, ctx.signal);
+      tlsInfo = tls.tlsInfo(secured);
+      trace('==', `TLS established: ${tlsInfo.version} ${tlsInfo.cipher}, certificate ${tlsInfo.verified ? 'verified' : 'not verified'}`);
+      socket = secured;
+    } catch (error) {
+      return { ...emptySession(s, { kind: 'tls', message: `${(error as Error).message} (while starting implicit TLS)` }), address };
+    }
+  }
+  const session = new EtrnSession({
+    heloName: ctx.heloName,
+    nodes: s.nodes,
+    force: ctx.force,
+    delayMs: ctx.delayMs,
+    tls: tlsMode,
+  });
+  const driven = await driveSession(socket, session, {
+    timeoutMs: ctx.timeoutMs,
+    limits: ctx.replyLimits,
+    signal: ctx.signal,
+    trace,
+    tlsHost,
+    tls: ctx.tls,
+    tlsInfo,
+  });
+  const failure = session.error;
+  if (failure?.kind === 'tls' && driven.handshakeFailed && tlsMode === 'opportunistic') {
+    // What MTAs do: a failed opportunistic handshake is retried once in clear.
+    trace('==', 'opportunistic TLS failed; reconnecting without TLS');
+    let again: Socket;
+    try {
+      again = await ctx.connector({ host: address, port: s.port, localAddress: ctx.sourceAddress, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
+    } catch (error) {
+      const e = error instanceof ConnectError ? error : new ConnectError('refused', String(error));
+      return { ...emptySession(s, { kind: e.kind, message: `${e.message} (while reconnecting without TLS)` }), address };
+    }
+    return speak(s, ctx, again, address, 'off');
+  }
+  return {
+    server: s.server,
+    port: s.port,
+    address,
+    tls: driven.tls,
+    authenticated: false,
+    etrnAdvertised: session.etrnAdvertised,
+    error: failure ? { kind: failure.kind, message: `${failure.message} (while ${failure.phase})` } : null,
+    nodes: session.nodes,
+  };
 }
 
 /** Maps with at most `limit` calls running at once, keeping the input order. */

@@ -2,6 +2,9 @@
 // typed settings out. Pure apart from nothing: no file or network access.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
+import type { TlsMode } from '../protocol/session.js';
+
+const tlsModes: readonly TlsMode[] = ['off', 'opportunistic', 'required', 'implicit'];
 
 export interface CliSettings {
   readonly help: boolean;
@@ -26,6 +29,10 @@ export interface CliSettings {
   readonly sendmailCf: string | undefined;
   readonly jobs: number | undefined;
   readonly perSession: number | undefined;
+  readonly tls: TlsMode | undefined;
+  readonly tlsCaFile: string | undefined;
+  readonly tlsServername: string | undefined;
+  readonly tlsInsecure: boolean;
 }
 
 /** The options table: long name → parseArgs config. Kept in one place so --help and the man page can be checked against it. */
@@ -42,6 +49,10 @@ export const optionTable = {
   retries: { type: 'string' },
   timeout: { type: 'string', short: 't' },
   delay: { type: 'string' },
+  tls: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-servername': { type: 'string' },
+  'tls-insecure': { type: 'boolean' },
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean', short: 'n' },
   json: { type: 'boolean' },
@@ -81,6 +92,10 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
   if (v.ipv4 && v.ipv6) throw new UsageError('-4 and -6 exclude each other');
   if (v.quiet && v.verbose) throw new UsageError('-q and -v exclude each other');
   const [server, ...nodes] = parsed.positionals;
+  const tls = v.tls as TlsMode | undefined;
+  if (tls !== undefined && !tlsModes.includes(tls)) {
+    throw new UsageError(`--tls must be one of ${tlsModes.join(', ')}, not ${JSON.stringify(tls)}`);
+  }
   return {
     help: v.help ?? false,
     version: v.version ?? false,
@@ -104,6 +119,10 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
     sendmailCf: v['sendmail-cf'],
     jobs: integer('jobs', v.jobs, 1, 10_000),
     perSession: integer('per-session', v['per-session'], 1, 10_000),
+    tls,
+    tlsCaFile: v['tls-ca'],
+    tlsServername: v['tls-servername'],
+    tlsInsecure: v['tls-insecure'] ?? false,
   };
 }
 
@@ -128,6 +147,12 @@ Options:
       --retries N          retry temporary failures N times (default 0)
   -t, --timeout SECONDS    connection and per-reply deadline (default 30)
       --delay SECONDS      pause between two ETRN commands (default 0)
+      --tls MODE           off, opportunistic (default: STARTTLS when offered),
+                           required (STARTTLS and a verified certificate),
+                           implicit (TLS from the first byte)
+      --tls-ca FILE        trust anchors (PEM) instead of the system's
+      --tls-servername NAME  name the certificate must match (default server-host)
+      --tls-insecure       do not verify the certificate
       --force              send ETRN even if the server does not advertise it
   -n, --dry-run            print the sessions and commands, contact nothing
       --json               print one JSON document on stdout

@@ -74,6 +74,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     sendmailCf: settings.sendmailCf,
     jobs: settings.jobs,
     perSession: settings.perSession,
+    tls: settings.tls,
+    tlsCaFile: settings.tlsCaFile,
+    tlsServername: settings.tlsServername,
+    tlsInsecure: settings.tlsInsecure,
     signal: controller.signal,
     onTrace: settings.verbose
       ? (event: Parameters<NonNullable<Parameters<typeof etrn>[0]['onTrace']>>[0]) => {

@@ -13,13 +13,22 @@ import * as commands from './commands.js';
 import { type ErrorKind, isAccepted } from './outcome.js';
 import { type Reply, formatReply, replyText } from './reply.js';
 
-export type SessionState = 'greeting' | 'ehlo' | 'helo' | 'etrn' | 'quit' | 'done';
+export type SessionState = 'greeting' | 'ehlo' | 'helo' | 'starttls' | 'handshake' | 'etrn' | 'quit' | 'done';
+
+/**
+ * off: never STARTTLS; opportunistic: STARTTLS when offered, carry on in
+ * clear if refused; required: fail unless STARTTLS succeeds; implicit: the
+ * transport is TLS from the first byte (port 465 style).
+ */
+export type TlsMode = 'off' | 'opportunistic' | 'required' | 'implicit';
 
 /** Where each state is, for error messages ("while receiving the EHLO reply"). */
 const where: Record<SessionState, string> = {
   greeting: 'receiving the initial server greeting',
   ehlo: 'receiving the EHLO reply',
   helo: 'receiving the HELO reply',
+  starttls: 'receiving the STARTTLS reply',
+  handshake: 'performing the TLS handshake',
   etrn: 'receiving the ETRN reply',
   quit: 'sending QUIT',
   done: 'closing the session',
@@ -27,6 +36,7 @@ const where: Record<SessionState, string> = {
 
 export type SessionAction =
   | { readonly type: 'send'; readonly line: string; readonly delayMs: number }
+  | { readonly type: 'starttls' }
   | { readonly type: 'close' };
 
 export interface NodeOutcome {
@@ -55,6 +65,8 @@ export interface SessionOptions {
   readonly force?: boolean;
   /** Pause before each ETRN after the first, in ms. */
   readonly delayMs?: number;
+  /** Default 'opportunistic'. */
+  readonly tls?: TlsMode;
 }
 
 export class EtrnSession {
@@ -65,12 +77,21 @@ export class EtrnSession {
   private readonly outcomes: NodeOutcome[] = [];
   private failure: SessionFailure | null = null;
   private readonly options: SessionOptions;
+  private readonly tls: TlsMode;
+  private secure: boolean;
 
   constructor(options: SessionOptions) {
     if (options.nodes.length === 0) throw new LocalProtocolError('an ETRN session needs at least one node');
     commands.ehlo(options.heloName); // refuse a bad name before anything is sent
     options.nodes.forEach((n) => commands.etrnCommand(n));
     this.options = options;
+    this.tls = options.tls ?? 'opportunistic';
+    this.secure = this.tls === 'implicit';
+  }
+
+  /** Whether the connection is protected by TLS (implicit, or after STARTTLS). */
+  get encrypted(): boolean {
+    return this.secure;
   }
 
   get state(): SessionState {
@@ -85,7 +106,7 @@ export class EtrnSession {
 
   /** True while a reply is awaited; a reply at any other time is unsolicited. */
   get awaitingReply(): boolean {
-    return this.current !== 'quit' && this.current !== 'done';
+    return this.current !== 'quit' && this.current !== 'done' && this.current !== 'handshake';
   }
 
   /** Whether the last EHLO reply listed ETRN (null before EHLO was answered). */
@@ -117,6 +138,8 @@ export class EtrnSession {
         return this.onEhlo(reply);
       case 'helo':
         return this.onHelo(reply);
+      case 'starttls':
+        return this.onStarttls(reply);
       case 'etrn':
         return this.onEtrn(reply);
       default:
@@ -138,6 +161,30 @@ export class EtrnSession {
     return this.end(kind, message, null, false);
   }
 
+  /**
+   * The TLS handshake after STARTTLS succeeded. RFC 3207 §4.2: the client
+   * discards what it knew from the server and sends EHLO again.
+   */
+  secured(): SessionAction {
+    if (this.current !== 'handshake') throw new LocalProtocolError(`no TLS handshake in state ${this.current}`);
+    this.secure = true;
+    this.capabilities = null;
+    this.advertised = null;
+    return this.send('ehlo', commands.ehlo(this.options.heloName));
+  }
+
+  private onStarttls(reply: Reply): SessionAction {
+    if (reply.code === 220) {
+      this.current = 'handshake';
+      return { type: 'starttls' };
+    }
+    if (reply.code === 421) return this.end('refused', `server closed the session: ${formatReply(reply)}`, reply, false);
+    if (this.tls === 'required') {
+      return this.end('tls', `server refused STARTTLS: ${formatReply(reply)} (--tls required)`, reply, true);
+    }
+    return this.afterTls();
+  }
+
   private onGreeting(reply: Reply): SessionAction {
     if (reply.code === 220) return this.send('ehlo', commands.ehlo(this.options.heloName));
     if (reply.code === 421 || (reply.code >= 400 && reply.code < 500)) {
@@ -154,7 +201,10 @@ export class EtrnSession {
     if (reply.code === 250) {
       this.capabilities = parseCapabilities(reply);
       this.advertised = this.capabilities.has('ETRN');
-      return this.afterHello();
+      if (!this.secure && this.tls !== 'off' && this.capabilities.has('STARTTLS')) {
+        return this.send('starttls', commands.starttls());
+      }
+      return this.afterTls();
     }
     if (reply.code === 421) return this.end('refused', `server closed the session: ${formatReply(reply)}`, reply, false);
     if (reply.code >= 400 && reply.code < 600) {
@@ -168,7 +218,7 @@ export class EtrnSession {
     if (reply.code === 250) {
       this.capabilities = noCapabilities;
       this.advertised = false;
-      return this.afterHello();
+      return this.afterTls();
     }
     if (reply.code === 421) return this.end('refused', `server closed the session: ${formatReply(reply)}`, reply, false);
     if (reply.code >= 400 && reply.code < 500) {
@@ -178,6 +228,13 @@ export class EtrnSession {
       return this.end('unavailable', `server refused EHLO and HELO: ${formatReply(reply)}`, reply, true);
     }
     return this.end('protocol', `unexpected HELO reply: ${formatReply(reply)}`, reply, false);
+  }
+
+  private afterTls(): SessionAction {
+    if (!this.secure && this.tls === 'required') {
+      return this.end('tls', 'server does not offer STARTTLS (--tls required)', null, true);
+    }
+    return this.afterHello();
   }
 
   private afterHello(): SessionAction {

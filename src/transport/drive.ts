@@ -1,14 +1,18 @@
 // Drives an EtrnSession over a connected socket: feeds received bytes to the
 // reply parser and replies to the session, writes the lines it asks for,
-// and enforces the per-reply deadline and cancellation. The deadline runs
-// from the moment a command is sent (or the connection opens) to the end of
-// its reply, so a server that trickles bytes cannot hold etrn longer.
+// upgrades to TLS on STARTTLS, and enforces the per-reply deadline and
+// cancellation. The deadline runs from the moment a command is sent (or the
+// connection opens) to the end of its reply, so a server that trickles bytes
+// cannot hold etrn longer.
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ReplyLimits } from '../protocol/reply.js';
 import { ReplyParser } from '../protocol/reply.js';
 import type { EtrnSession, SessionAction } from '../protocol/session.js';
+import type { TlsInfo } from '../result.js';
 import { RemoteProtocolError } from '../errors.js';
 import { describeSocketError, formatSeconds } from './connect.js';
+import type { TlsSettings } from './tls.js';
 
 export type TraceDirection = '<-' | '->' | '==';
 export type Trace = (direction: TraceDirection, text: string) => void;
@@ -19,13 +23,27 @@ export interface DriveOptions {
   readonly limits?: Partial<ReplyLimits> | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly trace?: Trace | undefined;
+  /** Host to verify a STARTTLS certificate against, and how. */
+  readonly tlsHost: string;
+  readonly tls: TlsSettings;
+  /** TLS already negotiated before the session (implicit TLS). */
+  readonly tlsInfo?: TlsInfo | null | undefined;
+}
+
+export interface DriveResult {
+  readonly tls: TlsInfo | null;
+  /** True when a STARTTLS handshake failed (the caller may retry in clear). */
+  readonly handshakeFailed: boolean;
 }
 
 /** Runs the session to its end. Never rejects: every failure is recorded in the session. */
-export function driveSession(socket: Socket, session: EtrnSession, options: DriveOptions): Promise<void> {
+export function driveSession(first: Socket, session: EtrnSession, options: DriveOptions): Promise<DriveResult> {
   const trace = options.trace ?? (() => undefined);
-  return new Promise<void>((resolve) => {
+  return new Promise<DriveResult>((resolve) => {
     const parser = new ReplyParser(options.limits, (line) => trace('<-', line));
+    let socket = first;
+    let tls: TlsInfo | null = options.tlsInfo ?? null;
+    let handshakeFailed = false;
     let awaiting = true; // the greeting
     let finished = false;
     let delayTimer: NodeJS.Timeout | undefined;
@@ -38,23 +56,33 @@ export function driveSession(socket: Socket, session: EtrnSession, options: Driv
       }, options.timeoutMs);
     };
 
+    const attach = (s: Socket): void => {
+      s.on('data', onData);
+      s.on('end', onEnd);
+      s.on('close', onEnd);
+      s.on('error', onError);
+    };
+    const detach = (s: Socket): void => {
+      s.off('data', onData);
+      s.off('end', onEnd);
+      s.off('close', onEnd);
+      s.off('error', onError);
+    };
+
     const finish = (): void => {
       if (finished) return;
       finished = true;
       clearTimeout(replyTimer);
       clearTimeout(delayTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
+      detach(socket);
       // Keep draining quietly (a 221 to QUIT, say) until the peer closes;
       // neither the socket nor its reaper holds the process open.
       socket.on('data', () => undefined);
       socket.on('error', () => undefined);
-      socket.off('error', onError);
       socket.unref();
       setTimeout(() => socket.destroy(), options.timeoutMs).unref();
-      resolve();
+      resolve({ tls, handshakeFailed });
     };
 
     const write = (line: string): void => {
@@ -73,7 +101,17 @@ export function driveSession(socket: Socket, session: EtrnSession, options: Driv
       }
       if (parser.queued > 0 || parser.buffered > 0) {
         // Bytes that arrived before our next command answer nothing we sent.
-        perform(session.fail('protocol', 'server sent a reply before the command it answers (unsolicited data)'));
+        // After a 220 to STARTTLS they would be plaintext injected into the
+        // TLS session to come (CVE-2011-0411): never process them.
+        const what =
+          action.type === 'starttls'
+            ? 'server sent data after its 220 to STARTTLS, before the TLS handshake (possible injection)'
+            : 'server sent a reply before the command it answers (unsolicited data)';
+        perform(session.fail('protocol', what));
+        return;
+      }
+      if (action.type === 'starttls') {
+        void startTls();
         return;
       }
       const send = (): void => {
@@ -90,6 +128,27 @@ export function driveSession(socket: Socket, session: EtrnSession, options: Driv
       };
       if (action.delayMs > 0) delayTimer = setTimeout(send, action.delayMs);
       else send();
+    }
+
+    async function startTls(): Promise<void> {
+      detach(socket);
+      socket.on('error', () => undefined);
+      const { upgradeToTls, tlsInfo } = await import('./tls.js');
+      let secured: TLSSocket;
+      try {
+        secured = await upgradeToTls(socket, options.tlsHost, options.tls, options.timeoutMs, options.signal);
+      } catch (error) {
+        handshakeFailed = true;
+        trace('==', (error as Error).message);
+        const interrupted = options.signal?.aborted === true;
+        perform(session.fail(interrupted ? 'interrupted' : 'tls', interrupted ? 'interrupted' : (error as Error).message));
+        return;
+      }
+      socket = secured;
+      tls = tlsInfo(secured);
+      trace('==', `TLS established: ${tls.version} ${tls.cipher}, certificate ${tls.verified ? 'verified' : `not verified (${String(secured.authorizationError ?? 'unknown')})`}`);
+      attach(socket);
+      perform(session.secured());
     }
 
     function onData(chunk: Buffer): void {
@@ -124,10 +183,7 @@ export function driveSession(socket: Socket, session: EtrnSession, options: Driv
       perform(session.fail('interrupted', 'interrupted'));
     }
 
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('close', onEnd);
-    socket.on('error', onError);
+    attach(socket);
     if (options.signal?.aborted) {
       onAbort();
       return;

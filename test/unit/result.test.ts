@@ -1,0 +1,162 @@
+// Unit tests for run results (src/result.ts): per-session status, summary,
+// and the --json document of the spec.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type SessionResult, sessionExitCode, summarize, toJson } from '../../src/result.js';
+
+function session(extra: Partial<SessionResult> = {}): SessionResult {
+  return {
+    server: 'mx.example.net',
+    port: 25,
+    address: '192.0.2.7',
+    tls: null,
+    authenticated: false,
+    etrnAdvertised: true,
+    error: null,
+    nodes: [{ node: 'a.example', code: 250, enhanced: '2.0.0', text: 'Queuing for node a.example started', ok: true }],
+    ...extra,
+  };
+}
+
+describe('sessionExitCode', () => {
+  test('a session whose nodes were all accepted gives 0', () => {
+    assert.equal(sessionExitCode(session()), 0);
+  });
+
+  test('a node refused with 459 gives 69', () => {
+    const s = session({ nodes: [{ node: 'a.example', code: 250, ok: true }, { node: 'b.example', code: 459, ok: false }] });
+    assert.equal(sessionExitCode(s), 69);
+  });
+
+  test('a node refused with 458 gives 75', () => {
+    assert.equal(sessionExitCode(session({ nodes: [{ node: 'a.example', code: 458, ok: false }] })), 75);
+  });
+
+  test('the worse of a 458 and a 550 node is 69', () => {
+    const s = session({ nodes: [{ node: 'a.example', code: 458, ok: false }, { node: 'b.example', code: 550, ok: false }] });
+    assert.equal(sessionExitCode(s), 69);
+  });
+
+  test('a session error gives the status of its kind', () => {
+    const nodes = [{ node: 'a.example', ok: false }];
+    assert.equal(sessionExitCode(session({ error: { kind: 'timeout', message: 't' }, nodes })), 75);
+    assert.equal(sessionExitCode(session({ error: { kind: 'protocol', message: 'p' }, nodes })), 76);
+    assert.equal(sessionExitCode(session({ error: { kind: 'unavailable', message: 'u' }, nodes })), 69);
+    assert.equal(sessionExitCode(session({ error: { kind: 'auth', message: 'a' }, nodes })), 77);
+    assert.equal(sessionExitCode(session({ error: { kind: 'nohost', message: 'n' }, nodes })), 68);
+  });
+
+  test('the session error and the node replies are combined, the worst wins', () => {
+    const s = session({
+      error: { kind: 'refused', message: '421' },
+      nodes: [{ node: 'a.example', code: 550, ok: false }, { node: 'b.example', code: 421, ok: false }],
+    });
+    assert.equal(sessionExitCode(s), 69);
+  });
+
+  test('nodes without a code do not count by themselves', () => {
+    assert.equal(sessionExitCode(session({ nodes: [{ node: 'a.example', ok: null }] })), 0);
+  });
+});
+
+describe('summarize', () => {
+  test('a run where everything was accepted is ok with status 0', () => {
+    const result = summarize([session(), session({ server: 'mx2.example.net' })], []);
+    assert.equal(result.ok, true);
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.sessions.length, 2);
+  });
+
+  test('the status is the worst over all sessions', () => {
+    const result = summarize(
+      [
+        session({ error: { kind: 'timeout', message: 'x' }, nodes: [{ node: 'a.example', ok: false }] }),
+        session({ nodes: [{ node: 'b.example', code: 550, ok: false }] }),
+        session(),
+      ],
+      [],
+    );
+    assert.equal(result.ok, false);
+    assert.equal(result.exitCode, 69);
+  });
+
+  test('warnings are passed through', () => {
+    assert.deepEqual(summarize([session()], ['w1', 'w2']).warnings, ['w1', 'w2']);
+  });
+
+  test('no sessions at all is ok', () => {
+    const result = summarize([], []);
+    assert.equal(result.ok, true);
+    assert.equal(result.exitCode, 0);
+  });
+});
+
+describe('toJson', () => {
+  test('the document has exactly the spec\'s top-level and session keys', () => {
+    const doc = JSON.parse(toJson(summarize([session()], ['a warning'])));
+    assert.deepEqual(Object.keys(doc).sort(), ['exitCode', 'ok', 'sessions']);
+    assert.deepEqual(Object.keys(doc.sessions[0]).sort(), [
+      'address',
+      'authenticated',
+      'error',
+      'etrnAdvertised',
+      'nodes',
+      'port',
+      'server',
+      'tls',
+    ]);
+  });
+
+  test('a node has exactly node, code, enhanced, text and ok', () => {
+    const doc = JSON.parse(toJson(summarize([session()], [])));
+    assert.deepEqual(doc.sessions[0].nodes, [
+      { node: 'a.example', code: 250, enhanced: '2.0.0', text: 'Queuing for node a.example started', ok: true },
+    ]);
+  });
+
+  test('the values of a session are carried over', () => {
+    const doc = JSON.parse(toJson(summarize([session({ port: 2525, authenticated: true, etrnAdvertised: false })], [])));
+    const s = doc.sessions[0];
+    assert.equal(doc.ok, true);
+    assert.equal(doc.exitCode, 0);
+    assert.equal(s.server, 'mx.example.net');
+    assert.equal(s.port, 2525);
+    assert.equal(s.address, '192.0.2.7');
+    assert.equal(s.tls, null);
+    assert.equal(s.authenticated, true);
+    assert.equal(s.etrnAdvertised, false);
+    assert.equal(s.error, null);
+  });
+
+  test('an unanswered node has no code, enhanced or text keys, and a failed session shows its error', () => {
+    const failed = session({
+      address: null,
+      etrnAdvertised: null,
+      error: { kind: 'refused', message: 'connection refused (while connecting)' },
+      nodes: [{ node: 'a.example', ok: false }],
+    });
+    const doc = JSON.parse(toJson(summarize([failed], [])));
+    assert.equal(doc.ok, false);
+    assert.equal(doc.exitCode, 75);
+    assert.deepEqual(doc.sessions[0].error, { kind: 'refused', message: 'connection refused (while connecting)' });
+    assert.deepEqual(doc.sessions[0].nodes, [{ node: 'a.example', ok: false }]);
+    assert.equal(doc.sessions[0].address, null);
+    assert.equal(doc.sessions[0].etrnAdvertised, null);
+  });
+
+  test('a dry-run node has ok null and no reply keys', () => {
+    const doc = JSON.parse(toJson(summarize([session({ nodes: [{ node: 'a.example', ok: null }] })], [])));
+    assert.deepEqual(doc.sessions[0].nodes, [{ node: 'a.example', ok: null }]);
+  });
+
+  test('tls has exactly the spec\'s keys, version and verified', () => {
+    const doc = JSON.parse(
+      toJson(summarize([session({ tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: true } })], [])),
+    );
+    assert.deepEqual(doc.sessions[0].tls, { version: 'TLSv1.3', verified: true });
+  });
+
+  test('the document is valid JSON', () => {
+    assert.doesNotThrow(() => JSON.parse(toJson(summarize([session()], []))));
+  });
+});
