@@ -45,7 +45,7 @@ export async function discoverSendmailNodes(sendmailCf: string, fqdn: string): P
         continue;
       }
       if (error instanceof ConfigError) {
-        throw new ConfigError(`${error.message} (class file named at ${sendmailCf}:${entry.line})`, undefined);
+        throw new ConfigError(`cannot read class file (named at ${sendmailCf}:${entry.line}): ${error.message.replace(/^.*: /, '')}`, entry.path);
       }
       throw error;
     }
@@ -72,10 +72,11 @@ export async function discoverSendmailNodes(sendmailCf: string, fqdn: string): P
 }
 
 /**
- * This host's fully qualified name: the system host name if it has a dot,
- * else the canonical (first) name of the /etc/hosts line that lists it, as
- * gethostbyname would find with "hosts: files"; else the bare host name.
- * No DNS query is made.
+ * This host's fully qualified name: the system host name if it has a dot;
+ * else, from the /etc/hosts line that lists it, a name that extends it
+ * ("vm" → "vm.example.net"), or that line's first name if qualified (as
+ * gethostbyname would answer with "hosts: files"); else the bare host
+ * name. No DNS query is made.
  */
 export async function localFqdn(hostsFile = '/etc/hosts'): Promise<string> {
   const short = hostname();
@@ -89,7 +90,7 @@ export async function localFqdn(hostsFile = '/etc/hosts'): Promise<string> {
   return canonicalFromHosts(text, short) ?? short;
 }
 
-/** The first name of the hosts(5) line that lists `name`, if it is qualified. */
+/** From the hosts(5) line that lists `name`: a qualified name extending it, else its qualified first name. */
 export function canonicalFromHosts(text: string, name: string): string | null {
   for (const raw of text.split('\n')) {
     const fields = raw.replace(/#.*/, '').trim().split(/\s+/);

@@ -56,11 +56,21 @@ function classLine(text: string): { kind: 'C' | 'F'; cls: string; rest: string }
   return { kind, cls: text[1]!, rest: text.slice(2) };
 }
 
+/** The line without its comment: an unescaped "#" starts one (sendmail readcf, config level 3+). */
+function stripComment(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '#') return text.slice(0, i);
+  }
+  return text;
+}
+
 export function parseSendmailCf(text: string, file: string, className = 'w'): ClassDefinition {
   const entries: (ClassWord | ClassFileRef)[] = [];
   const warnings: Diagnostic[] = [];
-  for (const { text: lineText, line } of logicalLines(text)) {
-    if (lineText.startsWith('#')) continue;
+  for (const { text: rawLine, line } of logicalLines(text)) {
+    if (rawLine.startsWith('#')) continue;
+    const lineText = stripComment(rawLine);
     const parsed = classLine(lineText);
     if (!parsed || parsed.cls !== className) continue;
     if (parsed.kind === 'C') {

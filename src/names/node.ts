@@ -68,7 +68,15 @@ export function normalizeNode(input: string): string {
     }
     return input;
   }
-  if (input.startsWith('@')) return `@${normalizeDomain(input.slice(1), 'client-host')}`;
+  if (input.startsWith('@')) {
+    try {
+      return `@${normalizeDomain(input.slice(1), 'client-host')}`;
+    } catch (error) {
+      if (!(error instanceof InvalidNameError)) throw error;
+      // Name what the user typed, "@" included.
+      throw new InvalidNameError(input, error.message.slice(error.message.indexOf(': ') + 2));
+    }
+  }
   return normalizeDomain(input, 'client-host');
 }
 

@@ -53,7 +53,7 @@ export function exitCodeForKind(kind: ErrorKind): ExitCodeValue {
 
 /** RFC 1985 §5: 250 (started), 251 (already started), 252 (no messages), 253 (N messages). */
 export function isAccepted(code: number): boolean {
-  return code >= 200 && code < 300;
+  return code >= 250 && code <= 253;
 }
 
 /** The status a node's ETRN reply code gives: 459 and 5xx refusals, other 4xx temporary. */

@@ -257,7 +257,9 @@ export class EtrnSession {
 
   private onEtrn(reply: Reply): SessionAction {
     const node = this.options.nodes[this.next]!;
-    if (reply.code >= 300 && reply.code < 400) {
+    if (reply.code < 400 && !isAccepted(reply.code)) {
+      // Only 250-253 answer ETRN (RFC 1985 §5); a 221 or 354 means the
+      // server is in some other conversation.
       return this.end('protocol', `unexpected ETRN reply: ${formatReply(reply)}`, reply, false);
     }
     this.outcomes.push({

@@ -149,11 +149,11 @@ describe('toJson', () => {
     assert.deepEqual(doc.sessions[0].nodes, [{ node: 'a.example', ok: null }]);
   });
 
-  test('tls has exactly the spec\'s keys, version and verified', () => {
+  test('tls has version, cipher (issue 5) and verified', () => {
     const doc = JSON.parse(
       toJson(summarize([session({ tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: true } })], [])),
     );
-    assert.deepEqual(doc.sessions[0].tls, { version: 'TLSv1.3', verified: true });
+    assert.deepEqual(doc.sessions[0].tls, { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: true });
   });
 
   test('the document is valid JSON', () => {
