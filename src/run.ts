@@ -8,7 +8,7 @@ import { normalizeDomain, normalizeNodes } from './names/node.js';
 import { formatHostPort, parseServer } from './names/server.js';
 import type { ErrorKind } from './protocol/outcome.js';
 import type { ReplyLimits } from './protocol/reply.js';
-import { EtrnSession, type TlsMode } from './protocol/session.js';
+import { type AuthOptions, EtrnSession, type TlsMode } from './protocol/session.js';
 import { type EtrnResult, type NodeResult, type SessionResult, type TlsInfo, summarize } from './result.js';
 import type { TlsSettings } from './transport/tls.js';
 import { readFile } from 'node:fs/promises';
@@ -60,6 +60,8 @@ export interface EtrnOptions {
   readonly tlsServername?: string | undefined;
   /** Do not verify the certificate, even with --tls required. */
   readonly tlsInsecure?: boolean | undefined;
+  /** SMTP AUTH before ETRN; refused without TLS unless allowCleartext. */
+  readonly auth?: AuthOptions | undefined;
   readonly dryRun?: boolean | undefined;
   readonly sendmailCf?: string | undefined;
   /** Sessions at once. Default 16. */
@@ -142,6 +144,11 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     throw new UsageError(`TLS mode must be one of ${tlsModes.join(', ')}`);
   }
   if (options.tlsServername !== undefined) normalizeDomain(options.tlsServername, 'TLS server name');
+  if (options.auth) {
+    const bad = /[\u0000-\u001f\u007f]/;
+    if (options.auth.user === '' || bad.test(options.auth.user)) throw new UsageError('AUTH user name is empty or has control characters');
+    if (options.auth.password === '' || options.auth.password.includes('\u0000')) throw new UsageError('AUTH password is empty or has a NUL byte');
+  }
   let tlsCa: string | undefined;
   if (options.tlsCaFile !== undefined) {
     try {
@@ -262,6 +269,7 @@ export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
     delayMs: options.delayMs ?? defaults.delayMs,
     force: options.force ?? false,
     tlsMode: options.tls ?? 'opportunistic',
+    auth: options.auth,
     tls: {
       ca: p.tlsCa,
       servername: options.tlsServername,
@@ -288,6 +296,7 @@ interface SessionContext {
   readonly force: boolean;
   readonly tlsMode: TlsMode;
   readonly tls: TlsSettings;
+  readonly auth: AuthOptions | undefined;
   readonly sourceAddress: string | undefined;
   readonly replyLimits: Partial<ReplyLimits> | undefined;
   readonly signal: AbortSignal | undefined;
@@ -398,6 +407,7 @@ async function speak(
     force: ctx.force,
     delayMs: ctx.delayMs,
     tls: tlsMode,
+    auth: ctx.auth,
   });
   const driven = await driveSession(socket, session, {
     timeoutMs: ctx.timeoutMs,
@@ -426,7 +436,7 @@ async function speak(
     port: s.port,
     address,
     tls: driven.tls,
-    authenticated: false,
+    authenticated: session.authenticated,
     etrnAdvertised: session.etrnAdvertised,
     error: failure ? { kind: failure.kind, message: `${failure.message} (while ${failure.phase})` } : null,
     nodes: session.nodes,

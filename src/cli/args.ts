@@ -33,6 +33,9 @@ export interface CliSettings {
   readonly tlsCaFile: string | undefined;
   readonly tlsServername: string | undefined;
   readonly tlsInsecure: boolean;
+  readonly authUser: string | undefined;
+  readonly authPasswordFile: string | undefined;
+  readonly authCleartext: boolean;
 }
 
 /** The options table: long name → parseArgs config. Kept in one place so --help and the man page can be checked against it. */
@@ -53,6 +56,9 @@ export const optionTable = {
   'tls-ca': { type: 'string' },
   'tls-servername': { type: 'string' },
   'tls-insecure': { type: 'boolean' },
+  'auth-user': { type: 'string' },
+  'auth-password-file': { type: 'string' },
+  'auth-cleartext': { type: 'boolean' },
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean', short: 'n' },
   json: { type: 'boolean' },
@@ -91,6 +97,9 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
   const v = parsed.values;
   if (v.ipv4 && v.ipv6) throw new UsageError('-4 and -6 exclude each other');
   if (v.quiet && v.verbose) throw new UsageError('-q and -v exclude each other');
+  if ((v['auth-password-file'] !== undefined || v['auth-cleartext']) && v['auth-user'] === undefined) {
+    throw new UsageError('--auth-password-file and --auth-cleartext need --auth-user');
+  }
   const [server, ...nodes] = parsed.positionals;
   const tls = v.tls as TlsMode | undefined;
   if (tls !== undefined && !tlsModes.includes(tls)) {
@@ -123,6 +132,9 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
     tlsCaFile: v['tls-ca'],
     tlsServername: v['tls-servername'],
     tlsInsecure: v['tls-insecure'] ?? false,
+    authUser: v['auth-user'],
+    authPasswordFile: v['auth-password-file'],
+    authCleartext: v['auth-cleartext'] ?? false,
   };
 }
 
@@ -153,6 +165,10 @@ Options:
       --tls-ca FILE        trust anchors (PEM) instead of the system's
       --tls-servername NAME  name the certificate must match (default server-host)
       --tls-insecure       do not verify the certificate
+      --auth-user USER     authenticate (SMTP AUTH) before ETRN; the secret comes
+                           from ETRN_PASSWORD or --auth-password-file
+      --auth-password-file FILE  read the AUTH secret from FILE's first line
+      --auth-cleartext     allow AUTH on a connection without TLS
       --force              send ETRN even if the server does not advertise it
   -n, --dry-run            print the sessions and commands, contact nothing
       --json               print one JSON document on stdout

@@ -7,6 +7,7 @@ import { toJson } from '../result.js';
 import { defaults, etrn, plan } from '../run.js';
 import { helpText, parseCommandLine } from './args.js';
 import { formatPlan, formatResult, formatTrace } from './output.js';
+import { findSecret } from '../config/secret.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -56,8 +57,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const verboseSessions = new Set<string>();
+  let auth;
+  try {
+    if (settings.authUser !== undefined) {
+      const secret = await findSecret(settings.authPasswordFile, process.env);
+      if (secret.warning && !settings.quiet) process.stderr.write(`etrn: warning: ${secret.warning}\n`);
+      auth = { user: settings.authUser, password: secret.password, allowCleartext: settings.authCleartext };
+    }
+  } catch (error) {
+    process.stderr.write(`etrn: ${(error as Error).message}\n`);
+    return exitStatusFor(error);
+  }
   const options = {
+    auth,
     server: settings.server,
     nodes: settings.nodes,
     port: settings.port,
@@ -81,7 +93,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     signal: controller.signal,
     onTrace: settings.verbose
       ? (event: Parameters<NonNullable<Parameters<typeof etrn>[0]['onTrace']>>[0]) => {
-          verboseSessions.add(event.session);
           process.stderr.write(`${formatTrace(event, multiple)}\n`);
         }
       : undefined,

@@ -12,8 +12,19 @@ import { type Capabilities, noCapabilities, parseCapabilities } from './capabili
 import * as commands from './commands.js';
 import { type ErrorKind, isAccepted } from './outcome.js';
 import { type Reply, formatReply, replyText } from './reply.js';
+import { type Credentials, type Mechanism, chooseMechanism, createMechanism } from './sasl.js';
+import { RemoteProtocolError } from '../errors.js';
 
-export type SessionState = 'greeting' | 'ehlo' | 'helo' | 'starttls' | 'handshake' | 'etrn' | 'quit' | 'done';
+export type SessionState =
+  | 'greeting'
+  | 'ehlo'
+  | 'helo'
+  | 'starttls'
+  | 'handshake'
+  | 'auth'
+  | 'etrn'
+  | 'quit'
+  | 'done';
 
 /**
  * off: never STARTTLS; opportunistic: STARTTLS when offered, carry on in
@@ -29,13 +40,20 @@ const where: Record<SessionState, string> = {
   helo: 'receiving the HELO reply',
   starttls: 'receiving the STARTTLS reply',
   handshake: 'performing the TLS handshake',
+  auth: 'authenticating (AUTH)',
   etrn: 'receiving the ETRN reply',
   quit: 'sending QUIT',
   done: 'closing the session',
 };
 
 export type SessionAction =
-  | { readonly type: 'send'; readonly line: string; readonly delayMs: number }
+  | {
+      readonly type: 'send';
+      readonly line: string;
+      readonly delayMs: number;
+      /** How the line appears in transcripts when it carries a secret. */
+      readonly shown?: string;
+    }
   | { readonly type: 'starttls' }
   | { readonly type: 'close' };
 
@@ -67,7 +85,20 @@ export interface SessionOptions {
   readonly delayMs?: number;
   /** Default 'opportunistic'. */
   readonly tls?: TlsMode;
+  /** SMTP AUTH before ETRN (RFC 4954). */
+  readonly auth?: AuthOptions;
 }
+
+export interface AuthOptions extends Credentials {
+  /** Allow AUTH on a connection without TLS. */
+  readonly allowCleartext?: boolean;
+  /** SCRAM client nonce, for test vectors; default random. */
+  readonly nonce?: string;
+}
+
+/** Most 334 challenges accepted in one AUTH exchange. */
+export const MAX_AUTH_STEPS = 8;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export class EtrnSession {
   private current: SessionState = 'greeting';
@@ -79,6 +110,9 @@ export class EtrnSession {
   private readonly options: SessionOptions;
   private readonly tls: TlsMode;
   private secure: boolean;
+  private mechanism: Mechanism | null = null;
+  private authSteps = 0;
+  private authDone = false;
 
   constructor(options: SessionOptions) {
     if (options.nodes.length === 0) throw new LocalProtocolError('an ETRN session needs at least one node');
@@ -87,6 +121,11 @@ export class EtrnSession {
     this.options = options;
     this.tls = options.tls ?? 'opportunistic';
     this.secure = this.tls === 'implicit';
+  }
+
+  /** Whether AUTH succeeded. */
+  get authenticated(): boolean {
+    return this.authDone;
   }
 
   /** Whether the connection is protected by TLS (implicit, or after STARTTLS). */
@@ -140,6 +179,8 @@ export class EtrnSession {
         return this.onHelo(reply);
       case 'starttls':
         return this.onStarttls(reply);
+      case 'auth':
+        return this.onAuth(reply);
       case 'etrn':
         return this.onEtrn(reply);
       default:
@@ -245,7 +286,58 @@ export class EtrnSession {
           : 'server does not offer ETRN: its EHLO reply does not list it (use --force to try anyway)';
       return this.end('unavailable', why, null, true);
     }
-    return this.sendEtrn();
+    return this.options.auth ? this.startAuth(this.options.auth) : this.sendEtrn();
+  }
+
+  private startAuth(auth: AuthOptions): SessionAction {
+    if (!this.secure && !auth.allowCleartext) {
+      return this.end('tls', 'AUTH refused on a connection without TLS (use --auth-cleartext to allow it)', null, true);
+    }
+    const caps = this.capabilities ?? noCapabilities;
+    if (!caps.has('AUTH')) return this.end('auth', 'server does not offer AUTH', null, true);
+    const name = chooseMechanism(caps.params('AUTH'));
+    if (!name) {
+      return this.end('auth', `server offers no supported AUTH mechanism (it offers: ${caps.params('AUTH').join(' ')})`, null, true);
+    }
+    this.mechanism = createMechanism(name, auth, auth.nonce);
+    const initial = this.mechanism.initial;
+    this.current = 'auth';
+    if (initial === null) return { type: 'send', line: `AUTH ${name}`, delayMs: 0 };
+    // RFC 4954 §4: an empty initial response is sent as "=".
+    const encoded = initial.length === 0 ? '=' : initial.toString('base64');
+    return { type: 'send', line: `AUTH ${name} ${encoded}`, delayMs: 0, shown: `AUTH ${name} ********` };
+  }
+
+  private onAuth(reply: Reply): SessionAction {
+    const mechanism = this.mechanism!;
+    if (reply.code === 235) {
+      this.authDone = true;
+      return this.sendEtrn();
+    }
+    if (reply.code === 334) {
+      this.authSteps += 1;
+      const text = (reply.lines[0] ?? '').trim();
+      if (this.authSteps > MAX_AUTH_STEPS || !BASE64.test(text)) {
+        const why = this.authSteps > MAX_AUTH_STEPS ? `more than ${MAX_AUTH_STEPS} AUTH challenges` : 'an AUTH challenge that is not base64';
+        return this.end('protocol', `server sent ${why}`, reply, false);
+      }
+      let response: Buffer;
+      try {
+        response = mechanism.respond(Buffer.from(text, 'base64'));
+      } catch (error) {
+        if (!(error instanceof RemoteProtocolError)) throw error;
+        return this.end('protocol', error.message, reply, false);
+      }
+      return { type: 'send', line: response.toString('base64'), delayMs: 0, shown: '********' };
+    }
+    if (reply.code === 421) return this.end('refused', `server closed the session: ${formatReply(reply)}`, reply, false);
+    if (reply.code >= 400 && reply.code < 500) {
+      return this.end('refused', `authentication failed temporarily: ${formatReply(reply)}`, reply, true);
+    }
+    if (reply.code >= 500 && reply.code < 600) {
+      return this.end('auth', `authentication failed: ${formatReply(reply)}`, reply, true);
+    }
+    return this.end('protocol', `unexpected AUTH reply: ${formatReply(reply)}`, reply, false);
   }
 
   private sendEtrn(): SessionAction {

@@ -85,8 +85,8 @@ export function driveSession(first: Socket, session: EtrnSession, options: Drive
       resolve({ tls, handshakeFailed });
     };
 
-    const write = (line: string): void => {
-      trace('->', line);
+    const write = (line: string, shown = line): void => {
+      trace('->', shown);
       socket.write(`${line}\r\n`);
     };
 
@@ -116,7 +116,7 @@ export function driveSession(first: Socket, session: EtrnSession, options: Drive
       }
       const send = (): void => {
         if (finished) return;
-        write(action.line);
+        write(action.line, action.shown);
         if (session.state === 'quit') {
           // Every result is in: close without waiting for the 221.
           socket.end();

@@ -3,122 +3,22 @@
 // reconnect in clear after a failed opportunistic handshake.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
-import { once } from 'node:events';
 import { runEtrn } from '../helpers/cli.js';
 import { makeCerts } from '../helpers/certs.js';
+import { type TlsLab, type TlsServerOptions, startTlsServer } from '../helpers/tls-server.js';
 
-interface TlsServerOptions {
-  offerStarttls?: boolean;
-  starttlsReply?: string;
-  /** What to do after the 220 to STARTTLS. */
-  afterStarttls?: 'handshake' | 'garbage' | 'inject';
-  implicit?: boolean;
-}
-
-interface Lab {
-  port: number;
-  /** Per connection, the lines received and whether they came over TLS. */
-  sessions: { line: string; tls: boolean }[][];
-  close(): Promise<void>;
-}
-
-const labs: Lab[] = [];
+const labs: TlsLab[] = [];
 after(async () => {
   await Promise.all(labs.map((l) => l.close()));
 });
 
-async function tlsServer(o: TlsServerOptions): Promise<Lab> {
-  const certs = makeCerts();
-  const sessions: { line: string; tls: boolean }[][] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((plain) => {
-    sockets.add(plain);
-    plain.on('error', () => undefined);
-    const seen: { line: string; tls: boolean }[] = [];
-    sessions.push(seen);
-    let stream: Socket = plain;
-    let secure = false;
-    const send = (...lines: string[]): void => {
-      if (!stream.destroyed) stream.write(lines.map((l) => `${l}\r\n`).join(''));
-    };
-    const upgrade = (): void => {
-      const t = new TLSSocket(plain, { isServer: true, key: certs.key, cert: certs.cert });
-      t.on('error', () => undefined);
-      stream = t;
-      secure = true;
-      listen(t);
-    };
-    let buffer = '';
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString('latin1');
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl).replace(/\r$/, '');
-        buffer = buffer.slice(nl + 1);
-        seen.push({ line, tls: secure });
-        const verb = line.split(' ')[0]!.toUpperCase();
-        if (verb === 'EHLO') {
-          send('250-mx.test', ...(o.offerStarttls !== false && !secure ? ['250-STARTTLS'] : []), '250 ETRN');
-        } else if (verb === 'STARTTLS') {
-          const reply = o.starttlsReply ?? '220 2.0.0 Ready to start TLS';
-          if (!reply.startsWith('220')) {
-            send(reply);
-            continue;
-          }
-          const mode = o.afterStarttls ?? 'handshake';
-          if (mode === 'inject') {
-            send(reply, '250 injected');
-            continue;
-          }
-          send(reply);
-          if (mode === 'garbage') {
-            // Answer the ClientHello with something that is not TLS.
-            plain.off('data', onData);
-            plain.once('data', () => plain.end('this is not TLS\r\n'));
-            return;
-          }
-          plain.off('data', onData);
-          upgrade();
-          return;
-        } else if (verb === 'ETRN') send('250 2.0.0 Queuing started');
-        else if (verb === 'QUIT') {
-          send('221 Bye');
-          stream.end();
-        } else send('502 no');
-      }
-    };
-    const listen = (s: Socket): void => {
-      s.on('data', onData);
-    };
-    if (o.implicit) {
-      const t = new TLSSocket(plain, { isServer: true, key: certs.key, cert: certs.cert });
-      t.on('error', () => undefined);
-      stream = t;
-      secure = true;
-      listen(t);
-      t.once('secure', () => send('220 mx.test ESMTP implicit'));
-    } else {
-      listen(plain);
-      send('220 mx.test ESMTP');
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const lab: Lab = {
-    port: (server.address() as { port: number }).port,
-    sessions,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+async function tlsServer(o: TlsServerOptions): Promise<TlsLab> {
+  const lab = await startTlsServer(o);
   labs.push(lab);
   return lab;
 }
 
-const args = (lab: Lab, ...extra: string[]): string[] => ['--json', '--helo', 'client.example', '-t', '3', ...extra, `127.0.0.1:${lab.port}`, 'a.example'];
+const args = (lab: TlsLab, ...extra: string[]): string[] => ['--json', '--helo', 'client.example', '-t', '3', ...extra, `127.0.0.1:${lab.port}`, 'a.example'];
 
 test('opportunistic: STARTTLS when offered, EHLO again, ETRN over TLS, reported unverified', async () => {
   const lab = await tlsServer({});
