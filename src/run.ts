@@ -16,6 +16,7 @@ import { type Socket, isIP } from 'node:net';
 import { waitForLocalMta } from './transport/boot-check.js';
 import { ConnectError, type Connector, formatSeconds, tcpConnector } from './transport/connect.js';
 import { type TraceDirection, driveSession } from './transport/drive.js';
+import { DeadlineReached, stopReason } from './transport/abort.js';
 import { HostNotFoundError, type ResolvedAddress, type Resolver, systemResolver } from './transport/resolve.js';
 
 export interface EtrnTarget {
@@ -64,6 +65,8 @@ export interface EtrnOptions {
   readonly auth?: AuthOptions | undefined;
   readonly dryRun?: boolean | undefined;
   readonly sendmailCf?: string | undefined;
+  /** Whole-run deadline: sessions still running then are ended (kind "timeout"). */
+  readonly deadlineMs?: number | undefined;
   /** Sessions at once. Default 16. */
   readonly jobs?: number | undefined;
   /** Most ETRN commands in one session. Default 8. */
@@ -77,6 +80,10 @@ export interface EtrnOptions {
   /** This host's name (discovery and default EHLO name); default from the system. */
   readonly fqdn?: string | undefined;
 }
+
+/** Most servers (targets) in one run, and most nodes for one server. */
+export const MAX_SERVERS = 1000;
+export const MAX_NODES_PER_SERVER = 1000;
 
 export const defaults = Object.freeze({
   port: 25,
@@ -135,9 +142,16 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
   checkDuration('timeout', options.timeoutMs, false);
   checkDuration('boot wait', options.bootWaitMs, true);
   checkDuration('delay', options.delayMs, true);
+  checkDuration('deadline', options.deadlineMs, false);
   const targets: readonly EtrnTarget[] =
     options.targets ?? (options.server !== undefined ? [{ server: options.server, nodes: options.nodes }] : []);
   if (targets.length === 0) throw new UsageError('no server-host given');
+  if (targets.length > MAX_SERVERS) throw new UsageError(`too many servers: ${targets.length} (at most ${MAX_SERVERS})`);
+  for (const t of targets) {
+    if ((t.nodes?.length ?? 0) > MAX_NODES_PER_SERVER) {
+      throw new UsageError(`too many client-hosts for ${t.server}: ${t.nodes!.length} (at most ${MAX_NODES_PER_SERVER})`);
+    }
+  }
 
   const tlsModes: readonly string[] = ['off', 'opportunistic', 'required', 'implicit'];
   if (options.tls !== undefined && !tlsModes.includes(options.tls)) {
@@ -223,6 +237,24 @@ function emptySession(s: SessionPlan, error: SessionResult['error'], nodes?: Nod
 export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
   const p = await plan(options);
   if (options.dryRun) return dryRunResult(p);
+  // One signal for both ways a run is cut short: the caller's, the deadline.
+  const stop = new AbortController();
+  const forward = (): void => stop.abort(options.signal?.reason);
+  if (options.signal?.aborted) forward();
+  options.signal?.addEventListener('abort', forward, { once: true });
+  const deadline =
+    options.deadlineMs === undefined
+      ? undefined
+      : setTimeout(() => stop.abort(new DeadlineReached(options.deadlineMs!)), options.deadlineMs);
+  try {
+    return await execute(p, { ...options, signal: stop.signal });
+  } finally {
+    clearTimeout(deadline);
+    options.signal?.removeEventListener('abort', forward);
+  }
+}
+
+async function execute(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
   const connector = options.connector ?? tcpConnector;
   const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
   const trace = (session: string) => (direction: TraceDirection, text: string) =>
@@ -240,11 +272,11 @@ export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
       trace: trace(`localhost:${localPort}`),
     });
     if (!boot.ok) {
-      const interrupted = boot.reason === 'interrupted';
+      const stopped = options.signal?.aborted ? stopReason(options.signal) : null;
       const error = {
-        kind: (interrupted ? 'interrupted' : 'timeout') as ErrorKind,
-        message: interrupted
-          ? 'interrupted during the boot check'
+        kind: (stopped ? stopped.kind : 'timeout') as ErrorKind,
+        message: stopped
+          ? `${stopped.message} during the boot check; server not contacted`
           : `local MTA on localhost:${localPort} did not answer with 220 within ${formatSeconds(waitMs)} (${boot.reason}); server not contacted`,
       };
       return summarize(p.sessions.map((s) => emptySession(s, error)), p.warnings);
@@ -344,7 +376,10 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
 /** One SMTP session: resolve, connect (each address in turn), drive the protocol. */
 async function runSession(s: SessionPlan, ctx: SessionContext): Promise<SessionResult> {
   const trace = ctx.trace(s.label);
-  if (ctx.signal?.aborted) return emptySession(s, { kind: 'interrupted', message: 'interrupted before the session started' });
+  if (ctx.signal?.aborted) {
+    const why = stopReason(ctx.signal);
+    return emptySession(s, { kind: why.kind, message: `${why.message} before the session started` });
+  }
   let addresses: ResolvedAddress[];
   try {
     addresses = await ctx.resolve(s.host);

@@ -26,6 +26,7 @@ export interface CliSettings {
   readonly retries: number | undefined;
   readonly timeoutMs: number | undefined;
   readonly delayMs: number | undefined;
+  readonly deadlineMs: number | undefined;
   readonly sendmailCf: string | undefined;
   readonly jobs: number | undefined;
   readonly perSession: number | undefined;
@@ -52,6 +53,7 @@ export const optionTable = {
   retries: { type: 'string' },
   timeout: { type: 'string', short: 't' },
   delay: { type: 'string' },
+  deadline: { type: 'string' },
   tls: { type: 'string' },
   'tls-ca': { type: 'string' },
   'tls-servername': { type: 'string' },
@@ -125,6 +127,7 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
     retries: integer('retries', v.retries, 0, 100),
     timeoutMs: seconds('timeout', v.timeout, false),
     delayMs: seconds('delay', v.delay, true),
+    deadlineMs: seconds('deadline', v.deadline, false),
     sendmailCf: v['sendmail-cf'],
     jobs: integer('jobs', v.jobs, 1, 10_000),
     perSession: integer('per-session', v['per-session'], 1, 10_000),
@@ -159,6 +162,7 @@ Options:
       --retries N          retry temporary failures N times (default 0)
   -t, --timeout SECONDS    connection and per-reply deadline (default 30)
       --delay SECONDS      pause between two ETRN commands (default 0)
+      --deadline SECONDS   limit for the whole run (default none)
       --tls MODE           off, opportunistic (default: STARTTLS when offered),
                            required (STARTTLS and a verified certificate),
                            implicit (TLS from the first byte)

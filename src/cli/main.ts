@@ -82,6 +82,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     retries: settings.retries,
     timeoutMs: settings.timeoutMs,
     delayMs: settings.delayMs,
+    deadlineMs: settings.deadlineMs,
     force: settings.force,
     sendmailCf: settings.sendmailCf,
     jobs: settings.jobs,

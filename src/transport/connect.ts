@@ -2,6 +2,7 @@
 // swap the transport) and the default one over node:net, bounded by a
 // deadline and cancellable through an AbortSignal.
 import { Socket, connect } from 'node:net';
+import { stopReason } from './abort.js';
 
 export interface ConnectTarget {
   readonly host: string;
@@ -27,7 +28,8 @@ export class ConnectError extends Error {
 export const tcpConnector: Connector = (target) =>
   new Promise<Socket>((resolve, reject) => {
     if (target.signal?.aborted) {
-      reject(new ConnectError('interrupted', 'interrupted'));
+      const why = stopReason(target.signal);
+      reject(new ConnectError(why.kind, why.message));
       return;
     }
     const socket = connect({
@@ -49,7 +51,10 @@ export const tcpConnector: Connector = (target) =>
     const onConnect = (): void => settle(null);
     const onError = (error: NodeJS.ErrnoException): void =>
       settle(new ConnectError('refused', describeSocketError(error)));
-    const onAbort = (): void => settle(new ConnectError('interrupted', 'interrupted'));
+    const onAbort = (): void => {
+      const why = stopReason(target.signal);
+      settle(new ConnectError(why.kind, why.message));
+    };
     const timer = setTimeout(
       () => settle(new ConnectError('timeout', `connection timed out after ${formatSeconds(target.timeoutMs)}`)),
       target.timeoutMs,

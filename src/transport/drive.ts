@@ -13,6 +13,7 @@ import type { TlsInfo } from '../result.js';
 import { RemoteProtocolError } from '../errors.js';
 import { describeSocketError, formatSeconds } from './connect.js';
 import type { TlsSettings } from './tls.js';
+import { stopReason } from './abort.js';
 
 export type TraceDirection = '<-' | '->' | '==';
 export type Trace = (direction: TraceDirection, text: string) => void;
@@ -140,8 +141,10 @@ export function driveSession(first: Socket, session: EtrnSession, options: Drive
       } catch (error) {
         handshakeFailed = true;
         trace('==', (error as Error).message);
-        const interrupted = options.signal?.aborted === true;
-        perform(session.fail(interrupted ? 'interrupted' : 'tls', interrupted ? 'interrupted' : (error as Error).message));
+        if (options.signal?.aborted) {
+          const why = stopReason(options.signal);
+          perform(session.fail(why.kind, why.message));
+        } else perform(session.fail('tls', (error as Error).message));
         return;
       }
       socket = secured;
@@ -180,7 +183,8 @@ export function driveSession(first: Socket, session: EtrnSession, options: Drive
       if (finished) return;
       if (!socket.destroyed && socket.writable) write('QUIT');
       socket.end();
-      perform(session.fail('interrupted', 'interrupted'));
+      const why = stopReason(options.signal);
+      perform(session.fail(why.kind, why.message));
     }
 
     attach(socket);
