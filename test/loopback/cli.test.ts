@@ -352,3 +352,15 @@ test('a name under .invalid does not resolve: exit 68', async () => {
   assert.equal(run.code, 68);
   assert.match(run.stderr, /mx\.example\.invalid: host not found/);
 });
+
+test('--deadline ends the whole run even while each reply is within -t', async () => {
+  const s = await serve(responder({ delayMs: 400 }));
+  const nodes = Array.from({ length: 8 }, (_, i) => `n${i}.example`);
+  const run = await runEtrn(['--json', '--deadline', '1', ...base(s), ...nodes]);
+  assert.equal(run.code, 75);
+  const doc = JSON.parse(run.stdout);
+  assert.equal(doc.sessions[0].error.kind, 'timeout');
+  assert.match(doc.sessions[0].error.message, /whole-run deadline of 1 s reached/);
+  assert.equal(doc.sessions[0].nodes.length, 8);
+  assert.ok(run.elapsedMs < 3000, `took ${run.elapsedMs} ms`);
+});
