@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // etrn: start a remote mail queue run (RFC 1985). See `etrn --help`.
-import { main } from '../dist/src/cli/main.js';
+import { main } from '../dist/bundle/main.js';
 
 main(process.argv.slice(2)).then(
   (status) => {

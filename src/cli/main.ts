@@ -1,18 +1,12 @@
 // The etrn command: parse arguments, call the library, print, and exit with
 // the sysexits.h status. Thin by design; everything else is in the library.
-import { readFileSync } from 'node:fs';
+// Only argument parsing is loaded up front; the library is imported once
+// the command line is known to need it, so --help and --version start fast.
 import { ConfigError, EtrnError } from '../errors.js';
 import { ExitCode } from '../protocol/outcome.js';
-import { toJson } from '../result.js';
-import { defaults, etrn, plan } from '../run.js';
+import { version } from '../version.js';
 import { helpText, parseCommandLine } from './args.js';
-import { formatPlan, formatResult, formatTrace } from './output.js';
-import { findSecret } from '../config/secret.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import type { TraceEvent } from '../run.js';
 
 function writeLines(stream: NodeJS.WriteStream, lines: readonly string[]): void {
   if (lines.length > 0) stream.write(`${lines.join('\n')}\n`);
@@ -57,6 +51,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const [{ toJson }, { defaults, etrn, plan }, { formatPlan, formatResult, formatTrace }, { findSecret }] =
+    await Promise.all([import('../result.js'), import('../run.js'), import('./output.js'), import('../config/secret.js')]);
   let auth;
   try {
     if (settings.authUser !== undefined) {
@@ -93,7 +89,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     tlsInsecure: settings.tlsInsecure,
     signal: controller.signal,
     onTrace: settings.verbose
-      ? (event: Parameters<NonNullable<Parameters<typeof etrn>[0]['onTrace']>>[0]) => {
+      ? (event: TraceEvent) => {
           process.stderr.write(`${formatTrace(event, multiple)}\n`);
         }
       : undefined,

@@ -1,0 +1,21 @@
+// Builds the CLI bundle: one minified ESM entry (dist/bundle/main.js) plus
+// lazily loaded chunks (TLS, SASL, discovery parsers), so that start-up
+// reads as little code as possible. The typed library is built by tsc.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+await build({
+  entryPoints: { main: 'src/cli/main.ts' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  splitting: true,
+  outdir: 'dist/bundle',
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { __ETRN_VERSION__: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+});

@@ -1,0 +1,62 @@
+// Reading ETRN_HOSTS from a defaults file (/etc/default/sendmail, as the
+// Solaris start script did for etrn(1M)): the thin file-reading layer over
+// the pure parsers in shell-assign.ts and etrn-hosts.ts.
+import { readFile } from 'node:fs/promises';
+import { ConfigError, EtrnError } from '../errors.js';
+import { type EtrnHostsGroup, parseEtrnHosts } from './etrn-hosts.js';
+import type { Diagnostic } from './sendmail-cf.js';
+import { parseShellAssignments } from './shell-assign.js';
+
+export const DEFAULT_DEFAULTS_FILE = '/etc/default/sendmail';
+export const ETRN_HOSTS_VARIABLE = 'ETRN_HOSTS';
+
+export interface EtrnHostsSetting {
+  /** The value of ETRN_HOSTS, or undefined if the file never sets it (or unsets it). */
+  readonly value: string | undefined;
+  /** The line of the assignment that set it; 0 when it is not set. */
+  readonly line: number;
+  readonly warnings: Diagnostic[];
+}
+
+export interface EtrnHostsFile extends EtrnHostsSetting {
+  /** The parsed groups; empty when ETRN_HOSTS is unset, empty or blank. */
+  readonly groups: EtrnHostsGroup[];
+}
+
+/** Reads `path` and returns its ETRN_HOSTS. Throws ConfigError naming the file (and line). */
+export async function readEtrnHostsFile(path: string): Promise<EtrnHostsSetting> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : String(code ?? error);
+    throw new ConfigError(`cannot read defaults file: ${why}`, path);
+  }
+  const { vars, warnings } = parseShellAssignments(text, path);
+  const found = vars.get(ETRN_HOSTS_VARIABLE);
+  return { value: found?.value, line: found?.line ?? 0, warnings };
+}
+
+/**
+ * Reads `path` and parses its ETRN_HOSTS into groups. A malformed value is a
+ * ConfigError at the line of its assignment (the file is configuration, so
+ * exit 78), carrying the parser's message that names the group.
+ */
+export async function loadEtrnHostsFile(path: string): Promise<EtrnHostsFile> {
+  const setting = await readEtrnHostsFile(path);
+  if (setting.value === undefined) return { ...setting, groups: [] };
+  try {
+    return { ...setting, groups: parseEtrnHosts(setting.value) };
+  } catch (error) {
+    if (error instanceof EtrnError) throw new ConfigError(error.message, path, setting.line);
+    throw error;
+  }
+}

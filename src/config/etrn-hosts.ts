@@ -1,0 +1,115 @@
+// Parsing of ETRN_HOSTS (etrn(1M), Solaris /etc/default/sendmail) and of
+// --etrn-hosts: white-space separated groups `server[:client[,client...]]`,
+// each one session with `server` asking for its clients (RFC 1985 §4 nodes),
+// or for the discovered names when the group has no `:clients`. Pure: checks
+// every name before anything is sent.
+import { isIPv4, isIPv6 } from 'node:net';
+import { InvalidNameError, UsageError } from '../errors.js';
+import { normalizeDomain, normalizeNodes } from '../names/node.js';
+
+/** Most groups one ETRN_HOSTS may hold. */
+export const MAX_GROUPS = 1000;
+/** Most clients one group may name. */
+export const MAX_NODES_PER_GROUP = 1000;
+
+export interface EtrnHostsGroup {
+  /** Host name in A-labels without a trailing dot, an IPv4 address, or an IPv6 address without brackets. */
+  readonly server: string;
+  /** The clients to send ETRN for, normalised, case-insensitive duplicates removed; empty: use discovery. */
+  readonly nodes: string[];
+  /** The group as written. */
+  readonly text: string;
+}
+
+/** The shell's default field separators, as the Solaris script's `for i in $ETRN_HOSTS` split them. */
+const SEPARATORS = /[ \t\r\n]+/;
+
+/** Re-throws a name error with the group named, keeping its class and `input`. */
+function inGroup(error: unknown, group: string): never {
+  if (!(error instanceof InvalidNameError)) throw error;
+  const prefix = `invalid name ${JSON.stringify(error.input)}: `;
+  const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  throw new InvalidNameError(error.input, `${reason} (in ETRN_HOSTS group ${JSON.stringify(group)})`);
+}
+
+/** Splits a group into its server text and its client list text (null: no ":"). */
+function splitGroup(group: string): { server: string; clients: string | null; bracketed: boolean } {
+  const quoted = JSON.stringify(group);
+  if (group.startsWith('[')) {
+    const close = group.indexOf(']');
+    if (close < 0) throw new UsageError(`ETRN_HOSTS group ${quoted} has "[" without "]"`);
+    const rest = group.slice(close + 1);
+    if (rest !== '' && !rest.startsWith(':')) {
+      throw new UsageError(`ETRN_HOSTS group ${quoted} has text after "]" (clients follow a ":")`);
+    }
+    return { server: group.slice(1, close), clients: rest === '' ? null : rest.slice(1), bracketed: true };
+  }
+  const colon = group.indexOf(':');
+  if (colon < 0) return { server: group, clients: null, bracketed: false };
+  if (group.indexOf(':', colon + 1) >= 0) {
+    throw new UsageError(
+      `ETRN_HOSTS group ${quoted} has more than one ":" (an IPv6 server goes in brackets, e.g. "[2001:db8::1]:client"; ` +
+        'a port cannot be given here, use --port)',
+    );
+  }
+  return { server: group.slice(0, colon), clients: group.slice(colon + 1), bracketed: false };
+}
+
+function parseGroupServer(server: string, bracketed: boolean, group: string): string {
+  const quoted = JSON.stringify(group);
+  if (server === '') throw new UsageError(`ETRN_HOSTS group ${quoted} has an empty server`);
+  if (bracketed) {
+    if (!isIPv6(server)) throw new InvalidNameError(server, `server-host in brackets must be an IPv6 address (in ETRN_HOSTS group ${quoted})`);
+    return server;
+  }
+  if (isIPv4(server)) return server;
+  if (/^[\d.]+$/.test(server)) throw new InvalidNameError(server, `server-host is not a valid IPv4 address (in ETRN_HOSTS group ${quoted})`);
+  try {
+    return normalizeDomain(server, 'server-host');
+  } catch (error) {
+    inGroup(error, group);
+  }
+}
+
+function parseGroupClients(clients: string, group: string): string[] {
+  const quoted = JSON.stringify(group);
+  if (clients === '') throw new UsageError(`ETRN_HOSTS group ${quoted} has an empty client list`);
+  const names = clients.split(',');
+  if (names.length > MAX_NODES_PER_GROUP) {
+    throw new UsageError(`ETRN_HOSTS group ${quoted} names ${names.length} clients; at most ${MAX_NODES_PER_GROUP} are allowed`);
+  }
+  for (const name of names) {
+    if (name === '') throw new UsageError(`ETRN_HOSTS group ${quoted} has an empty client name (two commas, or a comma at an end)`);
+    // A single all-digit client is almost surely a port written as "server:port".
+    if (/^\d+$/.test(name)) {
+      throw new UsageError(
+        `ETRN_HOSTS group ${quoted}: client ${JSON.stringify(name)} looks like a port; a group's server cannot carry a port, use --port`,
+      );
+    }
+  }
+  try {
+    return normalizeNodes(names);
+  } catch (error) {
+    inGroup(error, group);
+  }
+}
+
+/**
+ * Parses an ETRN_HOSTS value. An empty or blank value gives no groups.
+ * Throws UsageError for a malformed group and InvalidNameError for a bad
+ * server or client name; both messages name the group.
+ */
+export function parseEtrnHosts(spec: string): EtrnHostsGroup[] {
+  const texts = spec.split(SEPARATORS).filter((t) => t !== '');
+  if (texts.length > MAX_GROUPS) {
+    throw new UsageError(`ETRN_HOSTS has ${texts.length} groups; at most ${MAX_GROUPS} are allowed`);
+  }
+  return texts.map((text) => {
+    const { server, clients, bracketed } = splitGroup(text);
+    return {
+      server: parseGroupServer(server, bracketed, text),
+      nodes: clients === null ? [] : parseGroupClients(clients, text),
+      text,
+    };
+  });
+}
