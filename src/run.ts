@@ -3,8 +3,10 @@
 // collect one result per session. Usage and configuration errors are thrown
 // before anything is sent; a failing server is a result, never a rejection.
 import { ConfigError, UsageError } from './errors.js';
-import { DEFAULT_SENDMAIL_CF, discoverSendmailNodes, localFqdn } from './config/discovery.js';
+import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/discovery.js';
+import type { Mta } from './config/mta-discovery.js';
 import { normalizeDomain, normalizeNodes } from './names/node.js';
+import { isLocalhostName } from './config/sendmail-cf.js';
 import { formatHostPort, parseServer } from './names/server.js';
 import type { ErrorKind } from './protocol/outcome.js';
 import type { ReplyLimits } from './protocol/reply.js';
@@ -65,6 +67,8 @@ export interface EtrnOptions {
   readonly auth?: AuthOptions | undefined;
   readonly dryRun?: boolean | undefined;
   readonly sendmailCf?: string | undefined;
+  /** Where discovery asks: 'auto' (default; sendmail when sendmailCf is given), or one MTA. */
+  readonly mta?: 'auto' | Mta | undefined;
   /** Whole-run deadline: sessions still running then are ended (kind "timeout"). */
   readonly deadlineMs?: number | undefined;
   /** Sessions at once. Default 16. */
@@ -108,6 +112,8 @@ export interface SessionPlan {
 
 export interface Plan {
   readonly sessions: readonly SessionPlan[];
+  /** The MTA discovery asked, when it was used. */
+  readonly discoveredFrom: Mta | null;
   readonly tlsCa: string | undefined;
   readonly bootCheck: boolean;
   readonly heloName: string;
@@ -177,12 +183,12 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
   const heloName = normalizeDomain(options.heloName ?? fqdn, 'EHLO name');
   const warnings: string[] = [];
   let discovered: string[] | undefined;
+  let discoveredFrom: Mta | null = null;
   const discover = async (): Promise<string[]> => {
     if (discovered) return discovered;
-    const cf = options.sendmailCf ?? DEFAULT_SENDMAIL_CF;
-    const found = await discoverSendmailNodes(cf, fqdn);
-    warnings.push(...found.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`));
-    if (found.nodes.length === 0) throw new ConfigError('discovery found no names to ask for', cf);
+    const found = await discoverNodes(options, fqdn);
+    warnings.push(...found.warnings);
+    discoveredFrom = found.mta;
     discovered = found.nodes;
     return discovered;
   };
@@ -209,7 +215,44 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
       });
     }
   }
-  return { sessions, tlsCa, bootCheck: options.bootCheck ?? usesDiscovery, heloName, warnings };
+  return { sessions, discoveredFrom, tlsCa, bootCheck: options.bootCheck ?? usesDiscovery, heloName, warnings };
+}
+
+/** The names this host accepts mail for, from the MTA `options.mta` names (or the one installed). */
+async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta: Mta; nodes: string[]; warnings: string[] }> {
+  const cf = options.sendmailCf ?? DEFAULT_SENDMAIL_CF;
+  const { detectMta, discoverPostfixNodes, discoverEximNodes } = await import('./config/mta-discovery.js');
+  let mta = options.mta ?? 'auto';
+  if (mta === 'auto') {
+    const found = options.sendmailCf !== undefined ? 'sendmail' : await detectMta({ sendmailCf: cf });
+    if (!found) {
+      throw new ConfigError(
+        'no local MTA found to ask for names (looked for postconf, exim4/exim and /etc/mail/sendmail.cf); give client-hosts or --mta',
+      );
+    }
+    mta = found;
+  }
+  let names: string[];
+  let warnings: string[];
+  if (mta === 'sendmail') {
+    const { discoverSendmailNodes } = await import('./config/discovery.js');
+    const found = await discoverSendmailNodes(cf, fqdn);
+    names = found.nodes;
+    warnings = found.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
+  } else {
+    const found = mta === 'postfix' ? await discoverPostfixNodes() : await discoverEximNodes();
+    names = [fqdn, ...found.nodes];
+    warnings = [...found.warnings];
+  }
+  const seen = new Set<string>();
+  const nodes = names.filter((n) => {
+    const key = n.toLowerCase();
+    if (seen.has(key) || isLocalhostName(n)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (nodes.length === 0) throw new ConfigError(`discovery (${mta}) found no names to ask for`);
+  return { mta, nodes, warnings };
 }
 
 /** The ETRN commands a plan would send, as the dry run reports them. */

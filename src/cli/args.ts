@@ -28,6 +28,7 @@ export interface CliSettings {
   readonly delayMs: number | undefined;
   readonly deadlineMs: number | undefined;
   readonly sendmailCf: string | undefined;
+  readonly mta: 'auto' | 'sendmail' | 'postfix' | 'exim' | undefined;
   readonly jobs: number | undefined;
   readonly perSession: number | undefined;
   readonly tls: TlsMode | undefined;
@@ -66,6 +67,7 @@ export const optionTable = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   'sendmail-cf': { type: 'string' },
+  mta: { type: 'string' },
   jobs: { type: 'string', short: 'j' },
   'per-session': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -87,6 +89,12 @@ function seconds(name: string, text: string | undefined, allowZero: boolean): nu
     throw new UsageError(`--${name} must be a number of seconds${allowZero ? '' : ' above 0'} up to 86400, not ${JSON.stringify(text)}`);
   }
   return Math.round(value * 1000);
+}
+
+function mtaChoice(text: string | undefined): CliSettings['mta'] {
+  if (text === undefined) return undefined;
+  if (text === 'auto' || text === 'sendmail' || text === 'postfix' || text === 'exim') return text;
+  throw new UsageError(`--mta must be auto, sendmail, postfix or exim, not ${JSON.stringify(text)}`);
 }
 
 export function parseCommandLine(argv: readonly string[]): CliSettings {
@@ -129,6 +137,7 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
     delayMs: seconds('delay', v.delay, true),
     deadlineMs: seconds('deadline', v.deadline, false),
     sendmailCf: v['sendmail-cf'],
+    mta: mtaChoice(v.mta),
     jobs: integer('jobs', v.jobs, 1, 10_000),
     perSession: integer('per-session', v['per-session'], 1, 10_000),
     tls,
@@ -177,6 +186,8 @@ Options:
   -n, --dry-run            print the sessions and commands, contact nothing
       --json               print one JSON document on stdout
   -q, --quiet              print nothing but errors
+      --mta MTA            where discovery asks for names: auto (default),
+                           sendmail, postfix (postconf) or exim (exim -bP)
       --sendmail-cf FILE   where discovery reads class w (default /etc/mail/sendmail.cf)
   -j, --jobs N             sessions run at once (default 16)
       --per-session N      most ETRN commands in one session (default 8)

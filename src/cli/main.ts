@@ -81,6 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     deadlineMs: settings.deadlineMs,
     force: settings.force,
     sendmailCf: settings.sendmailCf,
+    mta: settings.mta,
     jobs: settings.jobs,
     perSession: settings.perSession,
     tls: settings.tls,
@@ -98,6 +99,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const p = await plan(options);
     multiple = p.sessions.length > 1;
+    if (settings.verbose && p.discoveredFrom) process.stderr.write(`== discovery: names this host accepts mail for, from ${p.discoveredFrom}\n`);
     for (const w of p.warnings) if (!settings.quiet) process.stderr.write(`etrn: warning: ${w}\n`);
     if (settings.dryRun) {
       const result = await etrn({ ...options, dryRun: true });
