@@ -256,7 +256,7 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
 }
 
 /** The ETRN commands a plan would send, as the dry run reports them. */
-function dryRunResult(p: Plan): EtrnResult {
+export function dryRunResult(p: Plan): EtrnResult {
   return summarize(
     p.sessions.map((s) => emptySession(s, null, s.nodes.map((node) => ({ node, ok: null })))),
     p.warnings,
@@ -279,7 +279,11 @@ function emptySession(s: SessionPlan, error: SessionResult['error'], nodes?: Nod
 /** Runs etrn: the whole tool, without the command line. */
 export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
   const p = await plan(options);
-  if (options.dryRun) return dryRunResult(p);
+  return options.dryRun ? dryRunResult(p) : runPlan(p, options);
+}
+
+/** Runs the sessions of a plan made by plan() with the same options. */
+export async function runPlan(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
   // One signal for both ways a run is cut short: the caller's, the deadline.
   const stop = new AbortController();
   const forward = (): void => stop.abort(options.signal?.reason);

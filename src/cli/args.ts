@@ -8,6 +8,11 @@ const tlsModes: readonly TlsMode[] = ['off', 'opportunistic', 'required', 'impli
 
 export interface CliSettings {
   readonly help: boolean;
+  /** --defaults given; `defaultsFile` is its FILE, if any. */
+  readonly defaults: boolean;
+  readonly defaultsFile: string | undefined;
+  readonly etrnHosts: string | undefined;
+  readonly syslog: boolean;
   readonly version: boolean;
   readonly server: string | undefined;
   readonly nodes: string[];
@@ -42,6 +47,9 @@ export interface CliSettings {
 
 /** The options table: long name → parseArgs config. Kept in one place so --help and the man page can be checked against it. */
 export const optionTable = {
+  defaults: { type: 'boolean' },
+  'etrn-hosts': { type: 'string' },
+  syslog: { type: 'boolean' },
   'boot-check': { type: 'boolean', short: 'b' },
   verbose: { type: 'boolean', short: 'v' },
   port: { type: 'string', short: 'p' },
@@ -110,13 +118,24 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
   if ((v['auth-password-file'] !== undefined || v['auth-cleartext']) && v['auth-user'] === undefined) {
     throw new UsageError('--auth-password-file and --auth-cleartext need --auth-user');
   }
-  const [server, ...nodes] = parsed.positionals;
+  if (v.defaults && v['etrn-hosts'] !== undefined) throw new UsageError('--defaults and --etrn-hosts exclude each other');
+  if (v.defaults && parsed.positionals.length > 1) {
+    throw new UsageError('--defaults takes at most one FILE and no client-hosts');
+  }
+  if (v['etrn-hosts'] !== undefined && parsed.positionals.length > 0) {
+    throw new UsageError('--etrn-hosts takes no server-host or client-hosts: they are in SPEC');
+  }
+  const [server, ...nodes] = v.defaults ? [] : parsed.positionals;
   const tls = v.tls as TlsMode | undefined;
   if (tls !== undefined && !tlsModes.includes(tls)) {
     throw new UsageError(`--tls must be one of ${tlsModes.join(', ')}, not ${JSON.stringify(tls)}`);
   }
   return {
     help: v.help ?? false,
+    defaults: v.defaults ?? false,
+    defaultsFile: v.defaults ? parsed.positionals[0] : undefined,
+    etrnHosts: v['etrn-hosts'],
+    syslog: v.syslog ?? false,
     version: v.version ?? false,
     server,
     nodes,
@@ -151,6 +170,8 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
 }
 
 export const helpText = `Usage: etrn [options] server-host [client-host ...]
+       etrn [options] --defaults [FILE]
+       etrn [options] --etrn-hosts "SPEC"
 
 Ask an SMTP server to start delivering the mail it holds for each
 client-host (RFC 1985 ETRN). Without client-hosts, ask for every name this
@@ -159,7 +180,14 @@ host accepts mail for (sendmail class w) and wait for the local MTA first.
 server-host: name, IPv4 address or [IPv6 address], optionally :port.
 client-host: domain, @domain (with subdomains) or #queue.
 
+SPEC (and ETRN_HOSTS in FILE): white-space separated groups
+server[:client[,client...]], each one session; a group without clients asks
+for this host's names.
+
 Options:
+      --defaults [FILE]    run the groups of ETRN_HOSTS in FILE
+                           (default /etc/default/sendmail)
+      --etrn-hosts SPEC    run the groups of SPEC
   -b, --boot-check         wait until the local MTA greets on localhost first
   -v, --verbose            show the SMTP dialogue on stderr
   -p, --port PORT          server port (default 25)
@@ -186,6 +214,7 @@ Options:
   -n, --dry-run            print the sessions and commands, contact nothing
       --json               print one JSON document on stdout
   -q, --quiet              print nothing but errors
+      --syslog             also log each result to syslog (facility mail)
       --mta MTA            where discovery asks for names: auto (default),
                            sendmail, postfix (postconf) or exim (exim -bP)
       --sendmail-cf FILE   where discovery reads class w (default /etc/mail/sendmail.cf)

@@ -5,12 +5,9 @@
 import { ConfigError, EtrnError } from '../errors.js';
 import { ExitCode } from '../protocol/outcome.js';
 import { version } from '../version.js';
-import { helpText, parseCommandLine } from './args.js';
-import type { TraceEvent } from '../run.js';
-
-function writeLines(stream: NodeJS.WriteStream, lines: readonly string[]): void {
-  if (lines.length > 0) stream.write(`${lines.join('\n')}\n`);
-}
+import { type CliSettings, helpText, parseCommandLine } from './args.js';
+import type { EtrnOptions, EtrnTarget, TraceEvent } from '../run.js';
+import type { Severity, SyslogWriter } from './syslog.js';
 
 function exitStatusFor(error: unknown): number {
   if (error instanceof ConfigError) return ExitCode.CONFIG;
@@ -18,10 +15,62 @@ function exitStatusFor(error: unknown): number {
   return 70; // EX_SOFTWARE
 }
 
+const signalStatus = (signal: NodeJS.Signals): number => 128 + (signal === 'SIGINT' ? 2 : 15);
+
+/** Where output lines go: the terminal (unless -q / --json) and, with --syslog, the system log. */
+class Reporter {
+  constructor(
+    private readonly settings: CliSettings,
+    private readonly syslog: SyslogWriter | null,
+  ) {}
+
+  /** A result or note: stdout, unless -q or --json. */
+  info(lines: readonly string[]): void {
+    if (!this.settings.quiet && !this.settings.json && lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    this.log('info', lines);
+  }
+
+  warning(lines: readonly string[]): void {
+    if (!this.settings.quiet && lines.length > 0) process.stderr.write(lines.map((l) => `etrn: warning: ${l}\n`).join(''));
+    this.log('warning', lines);
+  }
+
+  /** Failed nodes and sessions (prefixed "etrn: "): stderr, unless --json has them. */
+  error(lines: readonly string[]): void {
+    if (!this.settings.json) this.fatal(lines);
+    else this.log('err', lines.map((l) => l.replace(/^etrn: /, '')));
+  }
+
+  /** Errors that stop the run: always on stderr. */
+  fatal(lines: readonly string[]): void {
+    if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
+    this.log('err', lines.map((l) => l.replace(/^etrn: /, '')));
+  }
+
+  private log(severity: Severity, lines: readonly string[]): void {
+    for (const line of lines) this.syslog?.write(severity, line);
+  }
+}
+
+/** The servers and nodes to ask: from the command line, --etrn-hosts, or --defaults FILE. */
+async function loadTargets(settings: CliSettings): Promise<{ targets: EtrnTarget[]; source: string }> {
+  if (settings.etrnHosts !== undefined) {
+    const { parseEtrnHosts } = await import('../config/etrn-hosts.js');
+    return { targets: parseEtrnHosts(settings.etrnHosts), source: '--etrn-hosts' };
+  }
+  if (settings.defaults) {
+    const { DEFAULT_DEFAULTS_FILE, loadEtrnHostsFile } = await import('../config/defaults-file.js');
+    const file = settings.defaultsFile ?? DEFAULT_DEFAULTS_FILE;
+    const loaded = await loadEtrnHostsFile(file);
+    return { targets: loaded.groups, source: `ETRN_HOSTS in ${file}` };
+  }
+  return { targets: [{ server: settings.server!, nodes: settings.nodes }], source: 'command line' };
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   // A reader that goes away (etrn ... | head -1) must not crash etrn.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-  let settings;
+  let settings: CliSettings;
   try {
     settings = parseCommandLine(argv);
   } catch (error) {
@@ -36,7 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`etrn ${version()}\n`);
     return ExitCode.OK;
   }
-  if (settings.server === undefined) {
+  if (settings.server === undefined && !settings.defaults && settings.etrnHosts === undefined) {
     process.stderr.write(`etrn: no server-host given\nTry 'etrn --help' for more information.\n`);
     return ExitCode.USAGE;
   }
@@ -44,32 +93,58 @@ export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
   let signalled: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (signalled) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    if (signalled) process.exit(signalStatus(signal)); // a second signal: stop now
     signalled = signal;
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-
-  const [{ toJson }, { defaults, etrn, plan }, { formatPlan, formatResult, formatTrace }, { findSecret }] =
-    await Promise.all([import('../result.js'), import('../run.js'), import('./output.js'), import('../config/secret.js')]);
-  let auth;
+  const syslog = settings.syslog ? (await import('./syslog.js')).openSyslog() : null;
+  const report = new Reporter(settings, syslog);
   try {
-    if (settings.authUser !== undefined) {
-      const secret = await findSecret(settings.authPasswordFile, process.env);
-      if (secret.warning && !settings.quiet) process.stderr.write(`etrn: warning: ${secret.warning}\n`);
-      auth = { user: settings.authUser, password: secret.password, allowCleartext: settings.authCleartext };
-    }
+    return await run(settings, report, controller.signal, () => signalled);
   } catch (error) {
-    process.stderr.write(`etrn: ${(error as Error).message}\n`);
+    const known = error instanceof EtrnError;
+    report.fatal([`etrn: ${known ? '' : 'internal error: '}${(error as Error)?.message ?? String(error)}`]);
     return exitStatusFor(error);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    const problem = await syslog?.close();
+    if (problem) process.stderr.write(`etrn: warning: ${problem}\n`);
   }
-  const options = {
+}
+
+async function run(
+  settings: CliSettings,
+  report: Reporter,
+  signal: AbortSignal,
+  signalled: () => NodeJS.Signals | null,
+): Promise<number> {
+  const [{ toJson }, { defaults, dryRunResult, plan, runPlan }, output, { findSecret }] = await Promise.all([
+    import('../result.js'),
+    import('../run.js'),
+    import('./output.js'),
+    import('../config/secret.js'),
+  ]);
+  let auth;
+  if (settings.authUser !== undefined) {
+    const secret = await findSecret(settings.authPasswordFile, process.env);
+    if (secret.warning) report.warning([secret.warning]);
+    auth = { user: settings.authUser, password: secret.password, allowCleartext: settings.authCleartext };
+  }
+  const { targets, source } = await loadTargets(settings);
+  if (targets.length === 0) {
+    report.info([`etrn: no groups in ${source}: nothing to do`]);
+    return ExitCode.OK;
+  }
+  let multiple = false;
+  const options: EtrnOptions = {
+    targets,
     auth,
-    server: settings.server,
-    nodes: settings.nodes,
     port: settings.port,
-    bootCheck: settings.bootCheck,
+    // On with --defaults/--etrn-hosts, as the Solaris start script ran `etrn -b`.
+    bootCheck: settings.bootCheck ?? (settings.defaults || settings.etrnHosts !== undefined ? true : undefined),
     localPort: settings.localPort,
     bootWaitMs: settings.bootWaitMs,
     heloName: settings.heloName,
@@ -88,46 +163,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     tlsCaFile: settings.tlsCaFile,
     tlsServername: settings.tlsServername,
     tlsInsecure: settings.tlsInsecure,
-    signal: controller.signal,
+    signal,
     onTrace: settings.verbose
-      ? (event: TraceEvent) => {
-          process.stderr.write(`${formatTrace(event, multiple)}\n`);
-        }
+      ? (event: TraceEvent) => process.stderr.write(`${output.formatTrace(event, multiple)}\n`)
       : undefined,
   };
-  let multiple = false;
-  try {
-    const p = await plan(options);
-    multiple = p.sessions.length > 1;
-    if (settings.verbose && p.discoveredFrom) process.stderr.write(`== discovery: names this host accepts mail for, from ${p.discoveredFrom}\n`);
-    for (const w of p.warnings) if (!settings.quiet) process.stderr.write(`etrn: warning: ${w}\n`);
-    if (settings.dryRun) {
-      const result = await etrn({ ...options, dryRun: true });
-      if (settings.json) process.stdout.write(`${toJson(result)}\n`);
-      else {
-        const local = p.bootCheck ? `localhost:${settings.localPort ?? defaults.localPort}` : null;
-        writeLines(process.stdout, formatPlan(result, p.heloName, local));
-      }
-      return result.exitCode;
-    }
-    const result = await etrn(options);
+  const p = await plan(options);
+  multiple = p.sessions.length > 1;
+  if (settings.verbose && p.discoveredFrom) {
+    process.stderr.write(`== discovery: names this host accepts mail for, from ${p.discoveredFrom}\n`);
+  }
+  report.warning(p.warnings);
+  if (settings.dryRun) {
+    const result = dryRunResult(p);
     if (settings.json) process.stdout.write(`${toJson(result)}\n`);
     else {
-      const lines = formatResult(result);
-      if (!settings.quiet) writeLines(process.stdout, lines.out);
-      writeLines(process.stderr, lines.err);
+      const local = p.bootCheck ? `localhost:${settings.localPort ?? defaults.localPort}` : null;
+      report.info(output.formatPlan(result, p.heloName, local));
     }
-    if (signalled) return 128 + (signalled === 'SIGINT' ? 2 : 15);
     return result.exitCode;
-  } catch (error) {
-    if (error instanceof EtrnError) {
-      process.stderr.write(`etrn: ${error.message}\n`);
-      return exitStatusFor(error);
-    }
-    process.stderr.write(`etrn: internal error: ${(error as Error)?.message ?? String(error)}\n`);
-    return exitStatusFor(error);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
+  const result = await runPlan(p, options);
+  if (settings.json) process.stdout.write(`${toJson(result)}\n`);
+  const lines = output.formatResult(result);
+  report.info(lines.out);
+  report.error(lines.err);
+  const stopped = signalled();
+  return stopped ? signalStatus(stopped) : result.exitCode;
 }

@@ -79,7 +79,12 @@ function parseGroupClients(clients: string, group: string): string[] {
     throw new UsageError(`ETRN_HOSTS group ${quoted} names ${names.length} clients; at most ${MAX_NODES_PER_GROUP} are allowed`);
   }
   for (const name of names) {
-    if (name === '') throw new UsageError(`ETRN_HOSTS group ${quoted} has an empty client name (two commas, or a comma at an end)`);
+    if (name === '') {
+      throw new UsageError(
+        `ETRN_HOSTS group ${quoted} has an empty client name (two commas, or a comma at an end; ` +
+          'blanks separate groups, so none may follow a comma)',
+      );
+    }
     // A single all-digit client is almost surely a port written as "server:port".
     if (/^\d+$/.test(name)) {
       throw new UsageError(

@@ -292,11 +292,11 @@ function isBareWord(word: Word, text: string): boolean {
 
 /**
  * Reads the variable assignments of a shell file that would be sourced:
- * `NAME=value`, `export NAME=value`, `export NAME` (no effect here), `unset
- * NAME`, several on a line separated by blanks or ";". Values are expanded as the shell would
- * (quote removal, `$NAME`/`${NAME}` from assignments earlier in the same file,
- * unset meaning ""), without field splitting or pathname expansion, which do
- * not apply to assignments. The process environment is never consulted.
+ * `NAME=value`, `export NAME=value`, `export NAME` (no effect here),
+ * `unset NAME`, several on a line separated by blanks or ";". Values are
+ * expanded as the shell would (quote removal, `$NAME`/`${NAME}` from
+ * assignments earlier in the same file, unset meaning ""), without field
+ * splitting or pathname expansion, which do not apply to assignments. The process environment is never consulted.
  * Commands other than assignments are skipped with a warning. Throws
  * ConfigError naming the file and line for text whose value cannot be known
  * without running it, and for unterminated quotes (at the line they open).
