@@ -52,6 +52,19 @@ fi
 command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || die "needs a Debian system (apt-get, dpkg-deb)"
 mkdir -p "$cache" || die "cannot create $cache"
 
+# apt-get update, waiting (up to ~5 min) while another apt holds the lists lock.
+apt_update() {
+  local i out
+  for i in $(seq 60); do
+    if out=$(apt-get "${apt_opts[@]}" update 2>&1); then echo "$out" >&2; return 0; fi
+    echo "$out" | grep -q 'Could not get lock' || { echo "$out" >&2; return 1; }
+    [ "$i" -eq 1 ] && log "waiting for another apt to release its lock"
+    sleep 5
+  done
+  echo "$out" >&2
+  return 1
+}
+
 # apt-get update only when the package lists do not know postfix (or its .deb
 # cannot be fetched from them, e.g. lists older than the mirror).
 download() {
@@ -59,7 +72,7 @@ download() {
 }
 if ! apt-cache show postfix >/dev/null 2>&1 || ! download; then
   log "refreshing package lists (apt-get update)"
-  apt-get "${apt_opts[@]}" update >&2 || die "apt-get update failed"
+  apt_update || die "apt-get update failed"
   download || die "apt-get download postfix failed"
 fi
 deb=$(ls "$cache"/postfix_*.deb 2>/dev/null | head -n1)
@@ -81,7 +94,7 @@ mapfile -t need < <(missing_libs "${libs[@]}")
 if [ "${#need[@]}" -gt 0 ]; then
   log "installing libraries: ${need[*]}"
   apt-get "${apt_opts[@]}" install --no-install-recommends "${need[@]}" >&2 \
-    || { apt-get "${apt_opts[@]}" update >&2 && apt-get "${apt_opts[@]}" install --no-install-recommends "${need[@]}" >&2; } \
+    || { apt_update && apt-get "${apt_opts[@]}" install --no-install-recommends "${need[@]}" >&2; } \
     || die "apt-get install ${need[*]} failed"
 fi
 

@@ -12,7 +12,7 @@
 // ETRN (or the lab stopping) makes anything happen to it.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -101,7 +101,12 @@ interface Run {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Run> {
+/**
+ * Runs a program to its end. With `onExit`, resolves when the process exits
+ * rather than when its output pipes close: `master -w` exits once the daemon
+ * is up, but the daemon holds the inherited pipes open for seconds.
+ */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, onExit = false): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -113,8 +118,12 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
       clearTimeout(timer);
       reject(e);
     });
-    child.on('close', (code) => {
+    child.on(onExit ? 'exit' : 'close', (code) => {
       clearTimeout(timer);
+      if (onExit) {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }
       resolvePromise({ code, stdout, stderr });
     });
   });
@@ -192,12 +201,21 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
   let masterPid: number | undefined;
   let stopped = false;
   const cleanup = async (): Promise<void> => {
+    // A master that daemonized even though `master -w` failed or timed out
+    // still left its pid file.
+    masterPid ??= await readFile(join(spool, 'pid/master.pid'), 'utf8').then(
+      (t) => Number(t.trim()) || undefined,
+      () => undefined,
+    );
     if (masterPid !== undefined) {
       const sid = masterPid;
-      try {
-        process.kill(sid, 'SIGTERM'); // what `postfix stop` does; master then stops its children
-      } catch {
-        // already gone
+      const cmdline = await readFile(`/proc/${sid}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes(etc)) {
+        try {
+          process.kill(sid, 'SIGTERM'); // what `postfix stop` does; master then stops its children
+        } catch {
+          // already gone
+        }
       }
       try {
         await until(() => 'gone', timeoutMs, async () => ((await sessionPids(sid)).length === 0 ? true : undefined));
@@ -296,7 +314,11 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
     for (let attempt = 1; ; attempt++) {
       port = await reservePort();
       await writeFile(join(etc, 'master.cf'), masterCf(port));
-      const started = await run(join(p.daemons, 'master'), ['-c', etc, '-w'], env, timeoutMs);
+      // Postfix loads a table or main.cf only once its mtime is over a second
+      // old ("pausing to let ... cool down", 300 ms at a time): backdate them.
+      const past = new Date(Date.now() - 60_000);
+      for (const f of ['main.cf', 'master.cf', 'transport']) await utimes(join(etc, f), past, past);
+      const started = await run(join(p.daemons, 'master'), ['-c', etc, '-w'], env, timeoutMs, true);
       if (started.code === 0) break;
       const log = await readFile(maillog, 'utf8').catch(() => '');
       if (attempt >= 3 || !/bind .*Address already in use/.test(log)) {
