@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 [ "$(id -u)" -eq 0 ] || { echo "lab/install.sh: must run as root" >&2; exit 1; }
 need=()
-for p in openssl man-db systemd; do
+for p in openssl man-db groff-base systemd; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

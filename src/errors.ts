@@ -11,6 +11,15 @@ export type EtrnErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_LOCAL_PROTOCOL';
 
+/**
+ * Quotes text for a one-line message: JSON string syntax, with DEL, C1
+ * controls (U+0085, U+009B a terminal's CSI) and line separators escaped
+ * too, so no input can move the cursor or split the line.
+ */
+export function quote(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export class EtrnError extends Error {
   readonly code: EtrnErrorCode;
   constructor(code: EtrnErrorCode, message: string) {
@@ -31,7 +40,7 @@ export class UsageError extends EtrnError {
 export class InvalidNameError extends EtrnError {
   readonly input: string;
   constructor(input: string, reason: string) {
-    super('ERR_INVALID_NAME', `invalid name ${JSON.stringify(input)}: ${reason}`);
+    super('ERR_INVALID_NAME', `invalid name ${quote(input)}: ${reason}`);
     this.input = input;
   }
 }

@@ -194,7 +194,8 @@ Options:
       --local-port PORT    port the boot check probes (default 25)
       --boot-wait SECONDS  how long the boot check retries (default 30)
       --helo NAME          name sent with EHLO/HELO (default: this host's FQDN)
-  -4, -6                   use only IPv4 / only IPv6 addresses of server-host
+  -4, --ipv4               use only IPv4 addresses of server-host
+  -6, --ipv6               use only IPv6 addresses of server-host
       --source ADDR        local address to connect from
       --retries N          retry temporary failures N times (default 0)
   -t, --timeout SECONDS    connection and per-reply deadline (default 30)
@@ -224,6 +225,6 @@ Options:
   -V, --version            show the version
 
 Exit status: 0 all accepted, 64 usage, 68 no such host, 69 unavailable or
-refused, 75 temporary failure, 76 protocol error, 77 authentication failed,
-78 configuration error.
+refused, 70 internal error, 75 temporary failure, 76 protocol error,
+77 authentication failed, 78 configuration error, 130/143 interrupted.
 `;

@@ -183,11 +183,13 @@ async function run(
     }
     return result.exitCode;
   }
-  const result = await runPlan(p, options);
+  const finished = await runPlan(p, options);
+  // Interrupted: the status says by which signal (130 SIGINT, 143 SIGTERM).
+  const stopped = signalled();
+  const result = stopped ? { ...finished, ok: false, exitCode: signalStatus(stopped) } : finished;
   if (settings.json) process.stdout.write(`${toJson(result)}\n`);
   const lines = output.formatResult(result);
   report.info(lines.out);
   report.error(lines.err);
-  const stopped = signalled();
-  return stopped ? signalStatus(stopped) : result.exitCode;
+  return result.exitCode;
 }

@@ -20,6 +20,16 @@ export function parsePort(text: string, what = 'port'): number {
 }
 
 export function parseServer(input: string): ServerAddress {
+  try {
+    return parseServerParts(input);
+  } catch (error) {
+    if (!(error instanceof InvalidNameError) || error.input === input) throw error;
+    // Name the whole argument, not the part that was wrong.
+    throw new InvalidNameError(input, error.message.slice(error.message.indexOf(': ') + 2));
+  }
+}
+
+function parseServerParts(input: string): ServerAddress {
   if (input.startsWith('[')) {
     const close = input.indexOf(']');
     if (close < 0) throw new InvalidNameError(input, 'server-host has "[" without "]"');

@@ -3,14 +3,14 @@
 // argument is checked here, the last gate before the wire: a CR, LF, NUL or
 // other control character can never reach the server, whatever the caller
 // validated before.
-import { LocalProtocolError } from '../errors.js';
+import { LocalProtocolError, quote } from '../errors.js';
 
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0020\u007f-\u009f]/;
 
 function argument(command: string, value: string): string {
   if (value === '' || UNSAFE.test(value) || value.length > 500) {
-    throw new LocalProtocolError(`refusing to send ${command} with argument ${JSON.stringify(value)}`);
+    throw new LocalProtocolError(`refusing to send ${command} with argument ${quote(value)}`);
   }
   return `${command} ${value}`;
 }

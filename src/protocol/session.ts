@@ -226,6 +226,16 @@ export class EtrnSession {
     return this.afterTls();
   }
 
+  /**
+   * The server sent a reply to no outstanding command (found by the
+   * transport before it sends the next one, QUIT included): a protocol
+   * error, even when every ETRN result is already in.
+   */
+  unsolicited(message: string): SessionAction {
+    if (this.current === 'done') return { type: 'close' };
+    return this.end('protocol', message, null, false);
+  }
+
   private onGreeting(reply: Reply): SessionAction {
     if (reply.code === 220) return this.send('ehlo', commands.ehlo(this.options.heloName));
     if (reply.code === 421 || (reply.code >= 400 && reply.code < 500)) {

@@ -108,7 +108,7 @@ export function driveSession(first: Socket, session: EtrnSession, options: Drive
           action.type === 'starttls'
             ? 'server sent data after its 220 to STARTTLS, before the TLS handshake (possible injection)'
             : 'server sent a reply before the command it answers (unsolicited data)';
-        perform(session.fail('protocol', what));
+        perform(session.unsolicited(what));
         return;
       }
       if (action.type === 'starttls') {
@@ -157,7 +157,7 @@ export function driveSession(first: Socket, session: EtrnSession, options: Drive
     function onData(chunk: Buffer): void {
       if (finished) return;
       if (!awaiting) {
-        perform(session.fail('protocol', 'server sent data while no command was outstanding (unsolicited reply)'));
+        perform(session.unsolicited('server sent data while no command was outstanding (unsolicited reply)'));
         return;
       }
       try {

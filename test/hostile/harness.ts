@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
+import { type CliOptions, type CliRun, runEtrn } from '../helpers/cli.js';
 import { type Script, type ScriptServer, startScriptServer } from '../helpers/script-server.js';
 
 const open: ScriptServer[] = [];
@@ -105,4 +106,13 @@ export function parseDoc(stdout: string, exitCode: number, nodes: readonly strin
     }
   }
   return doc;
+}
+
+/**
+ * Runs the CLI as runEtrn does, without NODE_EXTRA_CA_CERTS: Node parses that
+ * whole bundle at every start, which doubles the start-up cost of each child
+ * and would make this suite CPU-bound. No hostile test uses TLS.
+ */
+export function etrnCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return runEtrn(args, { ...options, env: { NODE_EXTRA_CA_CERTS: undefined, ...options.env } });
 }

@@ -1,7 +1,7 @@
 // Unit tests for client-host (node) validation (src/names/node.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidNameError } from '../../src/errors.js';
+import { InvalidNameError, quote } from '../../src/errors.js';
 import {
   MAX_LABEL_OCTETS,
   MAX_NAME_OCTETS,
@@ -18,7 +18,7 @@ function assertInvalid(fn: (input: string) => unknown, input: string): void {
       assert.ok(error instanceof InvalidNameError, `expected InvalidNameError, got ${String(error)}`);
       assert.equal(error.input, input);
       assert.equal(error.code, 'ERR_INVALID_NAME');
-      assert.ok(error.message.includes(JSON.stringify(input)), `message does not name the input: ${error.message}`);
+      assert.ok(error.message.includes(quote(input)), `message does not name the input: ${error.message}`);
       return true;
     },
   );
