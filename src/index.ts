@@ -1,6 +1,6 @@
 // The public API of etrn: the run entry point, its options and result
 // types, the errors, and the pure protocol pieces for embedding.
-export { etrn, plan, defaults } from './run.js';
+export { etrn, plan, runPlan, dryRunResult, defaults, MAX_SERVERS, MAX_NODES_PER_SERVER } from './run.js';
 export type { EtrnOptions, EtrnTarget, Plan, SessionPlan, TraceEvent } from './run.js';
 export type { EtrnResult, SessionResult, NodeResult, SessionError, TlsInfo } from './result.js';
 export { sessionExitCode, toJson } from './result.js';
