@@ -300,6 +300,7 @@ export class EtrnSession {
   }
 
   private startAuth(auth: AuthOptions): SessionAction {
+    this.current = 'auth';
     if (!this.secure && !auth.allowCleartext) {
       return this.end('tls', 'AUTH refused on a connection without TLS (use --auth-cleartext to allow it)', null, true);
     }
@@ -311,7 +312,6 @@ export class EtrnSession {
     }
     this.mechanism = createMechanism(name, auth, auth.nonce);
     const initial = this.mechanism.initial;
-    this.current = 'auth';
     if (initial === null) return { type: 'send', line: `AUTH ${name}`, delayMs: 0 };
     // RFC 4954 §4: an empty initial response is sent as "=".
     const encoded = initial.length === 0 ? '=' : initial.toString('base64');

@@ -69,9 +69,11 @@ export function upgradeToTls(
   });
 }
 
-function describeTlsError(error: NodeJS.ErrnoException): string {
-  const message = error.message.replace(/^.*routines:/, '').replace(/:.*$/s, '');
-  return error.code && !/^ERR_SSL_/.test(error.code) ? `${message} (${error.code})` : message;
+/** OpenSSL's reason ("wrong version number"), or Node's own message (certificate checks). */
+export function describeTlsError(error: NodeJS.ErrnoException & { reason?: unknown }): string {
+  if (typeof error.reason === 'string' && error.reason !== '') return error.reason;
+  const message = error.message.replace(/^.*SSL routines:[^:]*:/s, '').replace(/:\.\.\/deps\/.*$/s, '');
+  return error.code && !/^ERR_SSL_/.test(error.code) && !message.includes(error.code) ? `${message} (${error.code})` : message;
 }
 
 export function tlsInfo(socket: TLSSocket): TlsInfo {

@@ -21,7 +21,16 @@
 // "459 Node <node> not allowed: ..." (an ETRN ACL deny is a 4xx: without the
 // code in the message Exim says "458 <message>"), and a repeat of an argument whose queue run is still going
 // gets "458 Already processing <domain>" (smtp_etrn_serialize).
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+//
+// Options (startExim(opts: EximLabOptions)):
+//   - tls: STARTTLS offered to everyone (tls_advertise_hosts = *) with the
+//     given certificate and key, copied into the lab folder for Debian-exim;
+//   - auth: one fixed account checked by plaintext authenticators (PLAIN and
+//     LOGIN by default, no SASL daemon), advertised only on a TLS connection
+//     (auth_advertise_hosts), and acl_smtp_etrn then accepts only an
+//     authenticated client: any other gets "458 <authRefusal>" (an ETRN ACL
+//     deny is always 4xx in Exim). Needs tls.
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -57,12 +66,39 @@ async function eximIds(): Promise<{ uid: number; gid: number }> {
   return { uid, gid };
 }
 
-export async function startExim(opts: MtaLabOptions): Promise<MtaLab> {
+export interface EximLabOptions extends MtaLabOptions {
+  /** Offer STARTTLS with this certificate and key (PEM). Default: no TLS. */
+  tls?: { certFile: string; keyFile: string };
+  /**
+   * One SMTP AUTH account, offered only after STARTTLS (needs `tls`), and
+   * ETRN only for a client that authenticated with it. `mechanisms`: the
+   * plaintext authenticators to offer, default both PLAIN and LOGIN.
+   * User and password: letters, digits and -._@+ only (they go into the
+   * configuration verbatim).
+   */
+  auth?: { user: string; password: string; mechanisms?: readonly ('PLAIN' | 'LOGIN')[] };
+}
+
+export interface EximLab extends MtaLab {
+  /** Exim's main log so far (log/mainlog): connections, AUTH, ETRN, deliveries. */
+  mainlog(): Promise<string>;
+}
+
+/** The text of Exim's ETRN refusal (after "458 ") for a client that did not authenticate. */
+export const authRefusal = 'ETRN only after AUTH';
+
+export async function startExim(opts: EximLabOptions): Promise<EximLab> {
   const root = labRoot('exim', [EXIM]);
   const ids = await eximIds();
   const domain = opts.domain ?? 'client.test';
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const exim = join(root, EXIM);
+  if (opts.auth && !opts.tls) throw new Error('exim lab: auth needs tls (AUTH is offered only after STARTTLS)');
+  for (const v of opts.auth ? [opts.auth.user, opts.auth.password] : []) {
+    if (!/^[A-Za-z0-9._@+-]+$/.test(v)) throw new Error(`exim lab: auth user/password ${JSON.stringify(v)}: only letters, digits and -._@+`);
+  }
+  const mechanisms = opts.auth?.mechanisms ?? ['PLAIN', 'LOGIN'];
+  if (opts.auth && mechanisms.length === 0) throw new Error('exim lab: auth with no mechanisms');
 
   const dir = await mkdtemp(join(tmpdir(), 'etrn-exim-'));
   let daemon: Daemon | undefined;
@@ -84,8 +120,23 @@ export async function startExim(opts: MtaLabOptions): Promise<MtaLab> {
     const conf = join(dir, 'exim.conf');
     const etrnDomains = join(dir, 'etrn-domains');
     await writeFile(etrnDomains, `${domain}\n`);
+    let tls: { certFile: string; keyFile: string } | undefined;
+    if (opts.tls) {
+      // Exim reads them as Debian-exim (it drops root for an untrusted -C configuration).
+      const tlsDir = join(dir, 'tls');
+      await mkdir(tlsDir, { mode: 0o750 });
+      await chown(tlsDir, ids.uid, ids.gid);
+      tls = { certFile: join(tlsDir, 'cert.pem'), keyFile: join(tlsDir, 'key.pem') };
+      await copyFile(opts.tls.certFile, tls.certFile);
+      await copyFile(opts.tls.keyFile, tls.keyFile);
+      await chmod(tls.certFile, 0o644);
+      await chmod(tls.keyFile, 0o600);
+      await chown(tls.certFile, ids.uid, ids.gid);
+      await chown(tls.keyFile, ids.uid, ids.gid);
+    }
+    const auth = opts.auth ? { user: opts.auth.user, password: opts.auth.password, mechanisms } : undefined;
     const port = await reservePort();
-    await writeFile(conf, config({ dir, exim, conf, etrnDomains, port, sinkPort: opts.sinkPort, domain }));
+    await writeFile(conf, config({ dir, exim, conf, etrnDomains, port, sinkPort: opts.sinkPort, domain, tls, auth }));
 
     const namespace = await makeNamespace(dir, HOSTNAME);
     const inNs = (args: string[]): [string, string[]] => namespace.wrap(exim, ['-C', conf, ...args]);
@@ -109,7 +160,7 @@ export async function startExim(opts: MtaLabOptions): Promise<MtaLab> {
     // "220 exim.lab.test ESMTP Exim 4.96 <date>"
     const version = /Exim ([0-9][^ ]*)/.exec(banner)?.[1] ?? 'unknown';
 
-    const lab: MtaLab = {
+    const lab: EximLab = {
       name: 'exim',
       version,
       host: '127.0.0.1',
@@ -134,6 +185,9 @@ export async function startExim(opts: MtaLabOptions): Promise<MtaLab> {
         const files = await readdir(join(spool, 'input')).catch(() => [] as string[]);
         return files.filter((f) => f.endsWith('-H')).map((f) => f.slice(0, -2)).sort();
       },
+      mainlog() {
+        return readFile(join(log, 'mainlog'), 'utf8').catch(() => '');
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -156,10 +210,53 @@ function config(o: {
   port: number;
   sinkPort: number;
   domain: string;
+  tls?: { certFile: string; keyFile: string } | undefined;
+  auth?: { user: string; password: string; mechanisms: readonly ('PLAIN' | 'LOGIN')[] } | undefined;
 }): string {
   // The ETRN argument, with the leading # of Exim's stock syntax dropped.
   const node = '${sg{$smtp_command_argument}{\\N^#\\N}{}}';
   const nodeCmd = '${sg{$domain}{\\N^#\\N}{}}';
+  const tlsMain = o.tls
+    ? `tls_advertise_hosts = *
+tls_certificate = ${o.tls.certFile}
+tls_privatekey = ${o.tls.keyFile}`
+    : 'tls_advertise_hosts =';
+  // AUTH only on a TLS connection: empty host list (no one) while $tls_in_cipher is empty.
+  const authMain = o.auth ? 'auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}\n' : '';
+  const etrnAcl = o.auth
+    ? `acl_etrn:
+  deny   message = ${authRefusal}
+         !authenticated = *
+  accept hosts = 127.0.0.0/8
+         authenticated = *
+         condition = \${lookup{${node}}lsearch{${o.etrnDomains}}{yes}{no}}
+  deny   message = 459 Node $smtp_command_argument not allowed: no mail is relayed for it here`
+    : `acl_etrn:
+  accept hosts = 127.0.0.0/8
+         condition = \${lookup{${node}}lsearch{${o.etrnDomains}}{yes}{no}}
+  deny   message = 459 Node $smtp_command_argument not allowed: no mail is relayed for it here`;
+  const authenticators = o.auth
+    ? `
+begin authenticators
+${o.auth.mechanisms
+  .map((m) =>
+    m === 'PLAIN'
+      ? `plain_server:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = \${if and {{eq{$auth2}{${o.auth!.user}}}{eq{$auth3}{${o.auth!.password}}}}}
+  server_set_id = $auth2`
+      : `login_server:
+  driver = plaintext
+  public_name = LOGIN
+  server_prompts = Username:: : Password::
+  server_condition = \${if and {{eq{$auth1}{${o.auth!.user}}}{eq{$auth2}{${o.auth!.password}}}}}
+  server_set_id = $auth1`,
+  )
+  .join('\n')}
+`
+    : '';
   return `# etrn test lab: queues mail for ${o.domain} until ETRN.
 primary_hostname = ${HOSTNAME}
 qualify_domain = lab.test
@@ -174,8 +271,8 @@ host_lookup =
 rfc1413_hosts =
 rfc1413_query_timeout = 0s
 keep_environment =
-tls_advertise_hosts =
-never_users =
+${tlsMain}
+${authMain}never_users =
 trusted_users = root
 deliver_drop_privilege = true
 log_selector = +smtp_connection +smtp_protocol_error +smtp_syntax_error +arguments
@@ -191,11 +288,8 @@ begin acl
 acl_rcpt:
   accept hosts = 127.0.0.0/8
   deny
-acl_etrn:
-  accept hosts = 127.0.0.0/8
-         condition = \${lookup{${node}}lsearch{${o.etrnDomains}}{yes}{no}}
-  deny   message = 459 Node $smtp_command_argument not allowed: no mail is relayed for it here
-
+${etrnAcl}
+${authenticators}
 begin routers
 to_sink:
   driver = manualroute

@@ -10,6 +10,9 @@
 //     so ETRN for it answers "459 <other.test>: service unavailable".
 // All retry timers are 1h, so once a message has deferred (sink down), only
 // ETRN (or the lab stopping) makes anything happen to it.
+// With `tls`, smtpd offers STARTTLS (security level may) with the given
+// certificate, and tlsmgr(8) runs (smtpd asks it for PRNG seed and its
+// session cache); smtpd_tls_loglevel 1 logs each TLS session.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
@@ -54,6 +57,12 @@ export interface PostfixLabOptions {
   otherDomain?: string;
   /** Bound for each wait (startup, deferral, shutdown). Default 20 s. */
   timeoutMs?: number;
+  /**
+   * Offer STARTTLS (smtpd_tls_security_level = may) with this certificate and
+   * key (PEM). They are copied into the lab's etc/ (key mode 0600, owned by
+   * root: smtpd reads it as root before it drops privileges). Default: no TLS.
+   */
+  tls?: { certFile: string; keyFile: string };
 }
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -255,6 +264,24 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
     await chmod(join(spool, 'public'), 0o710);
     await mkdir(join(spool, 'pid'), { mode: 0o755 });
 
+    const tlsLines: string[] = [];
+    if (opts.tls) {
+      const certFile = join(etc, 'smtpd-cert.pem');
+      const keyFile = join(etc, 'smtpd-key.pem');
+      await copyFile(opts.tls.certFile, certFile);
+      await copyFile(opts.tls.keyFile, keyFile);
+      await chown(certFile, 0, 0);
+      await chown(keyFile, 0, 0);
+      await chmod(certFile, 0o644);
+      await chmod(keyFile, 0o600);
+      tlsLines.push(
+        'smtpd_tls_security_level = may',
+        `smtpd_tls_cert_file = ${certFile}`,
+        `smtpd_tls_key_file = ${keyFile}`,
+        'smtpd_tls_loglevel = 1',
+      );
+    }
+
     const sinkNexthop = `smtp:[127.0.0.1]:${opts.sinkPort}`;
     await writeFile(join(etc, 'transport'), `${etrnDomain} ${sinkNexthop}\n${otherDomain} ${sinkNexthop}\n`);
     const mainCf = [
@@ -301,6 +328,7 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
       'smtp_dns_support_level = disabled',
       'smtp_host_lookup = native',
       'smtpd_peername_lookup = no',
+      ...tlsLines,
       '',
     ].join('\n');
     await writeFile(join(etc, 'main.cf'), mainCf);
@@ -313,7 +341,7 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
     let port = 0;
     for (let attempt = 1; ; attempt++) {
       port = await reservePort();
-      await writeFile(join(etc, 'master.cf'), masterCf(port));
+      await writeFile(join(etc, 'master.cf'), masterCf(port, opts.tls !== undefined));
       // Postfix loads a table or main.cf only once its mtime is over a second
       // old ("pausing to let ... cool down", 300 ms at a time): backdate them.
       const past = new Date(Date.now() - 60_000);
@@ -414,7 +442,7 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
   }
 }
 
-function masterCf(port: number): string {
+function masterCf(port: number, tls = false): string {
   // Every service with chroot n: the queue folder is not a chroot jail.
   const services = [
     `127.0.0.1:${port} inet n - n - - smtpd`,
@@ -438,6 +466,7 @@ function masterCf(port: number): string {
     'anvil     unix  - - n -     1 anvil',
     'scache    unix  - - n -     1 scache',
     'postlog   unix-dgram n - n - 1 postlogd',
+    ...(tls ? ['tlsmgr    unix  - - n 1000? 1 tlsmgr'] : []),
   ];
   return `${services.join('\n')}\n`;
 }

@@ -131,3 +131,10 @@ test('implicit TLS against a plaintext server fails with exit 69', async () => {
   assert.equal(run.code, 69, run.stdout + run.stderr);
   assert.equal(JSON.parse(run.stdout).sessions[0].error.kind, 'tls');
 });
+
+test('a TLS failure names OpenSSL\'s reason ("wrong version number"), not a function name', async () => {
+  const lab = await tlsServer({});
+  const run = await runEtrn(['--tls', 'implicit', '-t', '2', '--helo', 'client.example', `127.0.0.1:${lab.port}`, 'a.example']);
+  assert.equal(run.code, 69);
+  assert.match(run.stderr, /TLS handshake failed: wrong version number \(while starting implicit TLS\)/);
+});
