@@ -28,6 +28,28 @@ export interface ScriptServer {
 
 export type Script = (conn: Conn, index: number) => Promise<void> | void;
 
+const open: ScriptServer[] = [];
+
+/** Starts a scripted server that closeAll() will stop (call it from after()). */
+export async function serve(script: Script, host = '127.0.0.1', port = 0): Promise<ScriptServer> {
+  const s = await startScriptServer(script, host, port);
+  open.push(s);
+  return s;
+}
+
+export async function closeAll(): Promise<void> {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+}
+
+/** A port nothing listens on: bound by the OS, then released. */
+export async function deadPort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
 export async function startScriptServer(script: Script, host = '127.0.0.1', port = 0): Promise<ScriptServer> {
   const received: string[] = [];
   const connections: string[][] = [];

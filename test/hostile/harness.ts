@@ -4,31 +4,11 @@
 // trace, one document per --json run, every node exactly once).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { type CliOptions, type CliRun, runEtrn } from '../helpers/cli.js';
-import { type Script, type ScriptServer, startScriptServer } from '../helpers/script-server.js';
+import { closeAll, deadPort, serve } from '../helpers/script-server.js';
 
-const open: ScriptServer[] = [];
-
-/** Starts a scripted loopback server that closeAll() will stop. */
-export async function serve(script: Script, host = '127.0.0.1', port = 0): Promise<ScriptServer> {
-  const s = await startScriptServer(script, host, port);
-  open.push(s);
-  return s;
-}
-
-export async function closeAll(): Promise<void> {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-}
-
-/** A port nothing listens on: bound by the OS, then released. */
-export async function deadPort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
+export { closeAll, deadPort, serve };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

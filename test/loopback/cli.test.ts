@@ -3,30 +3,10 @@
 // and dry-run output.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { runEtrn } from '../helpers/cli.js';
-import { type ScriptServer, responder, startScriptServer } from '../helpers/script-server.js';
+import { type ScriptServer, closeAll, deadPort, responder, serve } from '../helpers/script-server.js';
 
-const servers: ScriptServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-
-async function serve(...args: Parameters<typeof startScriptServer>): Promise<ScriptServer> {
-  const s = await startScriptServer(...args);
-  servers.push(s);
-  return s;
-}
-
-/** A port nothing listens on: bound by the OS, then released. */
-async function deadPort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
+after(closeAll);
 
 const base = (s: ScriptServer): string[] => ['--helo', 'client.example', '-t', '2', `${s.host}:${s.port}`];
 

@@ -2,30 +2,14 @@
 // address of a name in turn, -4/-6, --source.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { etrn, plan, MAX_NODES_PER_SERVER, MAX_SERVERS, UsageError } from '../../src/index.js';
 import { EtrnSession, MAX_AUTH_STEPS } from '../../src/protocol/session.js';
 import type { Reply } from '../../src/protocol/reply.js';
 import { runEtrn } from '../helpers/cli.js';
-import { type ScriptServer, responder, startScriptServer } from '../helpers/script-server.js';
+import { closeAll, deadPort, responder, serve } from '../helpers/script-server.js';
 
-const servers: ScriptServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-async function serve(...args: Parameters<typeof startScriptServer>): Promise<ScriptServer> {
-  const s = await startScriptServer(...args);
-  servers.push(s);
-  return s;
-}
-async function deadPort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
+after(closeAll);
+
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i}.example`);
 
 test(`${MAX_NODES_PER_SERVER} client-hosts for one server are accepted; one more is refused`, async () => {
