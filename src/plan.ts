@@ -1,0 +1,188 @@
+// Planning a run: validate every option and name, read the discovery
+// sources, and split the nodes into sessions, all before anything is sent
+// (usage and configuration errors are thrown from here).
+import { readFile } from 'node:fs/promises';
+import { ConfigError, UsageError } from './errors.js';
+import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/discovery.js';
+import type { Mta } from './config/mta-discovery.js';
+import { isLocalhostName } from './config/sendmail-cf.js';
+import { normalizeDomain, normalizeNodes } from './names/node.js';
+import { formatHostPort, parseServer } from './names/server.js';
+import { type EtrnOptions, type EtrnTarget, MAX_NODES_PER_SERVER, MAX_SERVERS, defaults } from './options.js';
+import { type EtrnResult, type NodeResult, type SessionResult, summarize } from './result.js';
+
+/** One planned SMTP session: a server and the nodes it gets. */
+export interface SessionPlan {
+  readonly server: string;
+  readonly host: string;
+  readonly port: number;
+  readonly nodes: readonly string[];
+  /** Trace label. */
+  readonly label: string;
+}
+
+export interface Plan {
+  readonly sessions: readonly SessionPlan[];
+  /** The MTA discovery asked, when it was used. */
+  readonly discoveredFrom: Mta | null;
+  readonly tlsCa: string | undefined;
+  readonly bootCheck: boolean;
+  readonly heloName: string;
+  readonly warnings: readonly string[];
+}
+
+function checkInteger(name: string, value: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+}
+
+function checkDuration(name: string, value: number | undefined, allowZero: boolean): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new UsageError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds`);
+  }
+}
+
+/**
+ * Validates the options and works out every session, reading discovery
+ * sources as needed. Sends nothing. Throws UsageError, InvalidNameError or
+ * ConfigError.
+ */
+export async function plan(options: EtrnOptions): Promise<Plan> {
+  checkInteger('port', options.port, 1, 65535);
+  checkInteger('local port', options.localPort, 1, 65535);
+  checkInteger('jobs', options.jobs, 1, 10_000);
+  checkInteger('per-session', options.perSession, 1, 10_000);
+  checkInteger('retries', options.retries, 0, 100);
+  checkDuration('timeout', options.timeoutMs, false);
+  checkDuration('boot wait', options.bootWaitMs, true);
+  checkDuration('delay', options.delayMs, true);
+  checkDuration('deadline', options.deadlineMs, false);
+  const targets: readonly EtrnTarget[] =
+    options.targets ?? (options.server !== undefined ? [{ server: options.server, nodes: options.nodes }] : []);
+  if (targets.length === 0) throw new UsageError('no server-host given');
+  if (targets.length > MAX_SERVERS) throw new UsageError(`too many servers: ${targets.length} (at most ${MAX_SERVERS})`);
+  for (const t of targets) {
+    if ((t.nodes?.length ?? 0) > MAX_NODES_PER_SERVER) {
+      throw new UsageError(`too many client-hosts for ${t.server}: ${t.nodes!.length} (at most ${MAX_NODES_PER_SERVER})`);
+    }
+  }
+
+  const tlsModes: readonly string[] = ['off', 'opportunistic', 'required', 'implicit'];
+  if (options.tls !== undefined && !tlsModes.includes(options.tls)) {
+    throw new UsageError(`TLS mode must be one of ${tlsModes.join(', ')}`);
+  }
+  if (options.tlsServername !== undefined) normalizeDomain(options.tlsServername, 'TLS server name');
+  if (options.auth) {
+    const bad = /[\u0000-\u001f\u007f]/;
+    if (options.auth.user === '' || bad.test(options.auth.user)) throw new UsageError('AUTH user name is empty or has control characters');
+    if (options.auth.password === '' || options.auth.password.includes('\u0000')) throw new UsageError('AUTH password is empty or has a NUL byte');
+  }
+  let tlsCa: string | undefined;
+  if (options.tlsCaFile !== undefined) {
+    try {
+      tlsCa = await readFile(options.tlsCaFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read TLS trust anchors: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, options.tlsCaFile);
+    }
+    if (!tlsCa.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('no PEM certificate in TLS trust anchors', options.tlsCaFile);
+  }
+  const parsed = targets.map((t) => ({ server: parseServer(t.server), nodes: normalizeNodes(t.nodes ?? []) }));
+  const fqdn = options.fqdn ?? (await localFqdn());
+  const heloName = normalizeDomain(options.heloName ?? fqdn, 'EHLO name');
+  const warnings: string[] = [];
+  let discovered: string[] | undefined;
+  let discoveredFrom: Mta | null = null;
+  const discover = async (): Promise<string[]> => {
+    if (discovered) return discovered;
+    const found = await discoverNodes(options, fqdn);
+    warnings.push(...found.warnings);
+    discoveredFrom = found.mta;
+    discovered = found.nodes;
+    return discovered;
+  };
+
+  const perSession = options.perSession ?? defaults.perSession;
+  const sessions: SessionPlan[] = [];
+  let usesDiscovery = false;
+  for (const target of parsed) {
+    let nodes = target.nodes;
+    if (nodes.length === 0) {
+      usesDiscovery = true;
+      nodes = await discover();
+    }
+    const port = target.server.port ?? options.port ?? defaults.port;
+    const base = formatHostPort(target.server.host, port);
+    const chunks = Math.ceil(nodes.length / perSession);
+    for (let i = 0; i < chunks; i++) {
+      sessions.push({
+        server: target.server.host,
+        host: target.server.host,
+        port,
+        nodes: nodes.slice(i * perSession, (i + 1) * perSession),
+        label: chunks > 1 ? `${base}#${i + 1}` : base,
+      });
+    }
+  }
+  return { sessions, discoveredFrom, tlsCa, bootCheck: options.bootCheck ?? usesDiscovery, heloName, warnings };
+}
+
+/** The names this host accepts mail for, from the MTA `options.mta` names (or the one installed). */
+async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta: Mta; nodes: string[]; warnings: string[] }> {
+  const cf = options.sendmailCf ?? DEFAULT_SENDMAIL_CF;
+  const { detectMta, discoverPostfixNodes, discoverEximNodes } = await import('./config/mta-discovery.js');
+  let mta = options.mta ?? 'auto';
+  if (mta === 'auto') {
+    const found = options.sendmailCf !== undefined ? 'sendmail' : await detectMta({ sendmailCf: cf });
+    if (!found) {
+      throw new ConfigError(
+        'no local MTA found to ask for names (looked for postconf, exim4/exim and /etc/mail/sendmail.cf); give client-hosts or --mta',
+      );
+    }
+    mta = found;
+  }
+  let names: string[];
+  let warnings: string[];
+  if (mta === 'sendmail') {
+    const { discoverSendmailNodes } = await import('./config/discovery.js');
+    const found = await discoverSendmailNodes(cf, fqdn);
+    names = found.nodes;
+    warnings = found.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
+  } else {
+    const found = mta === 'postfix' ? await discoverPostfixNodes() : await discoverEximNodes();
+    names = [fqdn, ...found.nodes];
+    warnings = [...found.warnings];
+  }
+  const seen = new Set<string>();
+  const nodes = names.filter((n) => {
+    const key = n.toLowerCase();
+    if (seen.has(key) || isLocalhostName(n)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (nodes.length === 0) throw new ConfigError(`discovery (${mta}) found no names to ask for`);
+  return { mta, nodes, warnings };
+}
+
+/** The ETRN commands a plan would send, as the dry run reports them. */
+export function dryRunResult(p: Plan): EtrnResult {
+  return summarize(
+    p.sessions.map((s) => emptySession(s, null, s.nodes.map((node) => ({ node, ok: null })))),
+    p.warnings,
+  );
+}
+
+export function emptySession(s: SessionPlan, error: SessionResult['error'], nodes?: NodeResult[]): SessionResult {
+  return {
+    server: s.server,
+    port: s.port,
+    address: null,
+    tls: null,
+    authenticated: false,
+    etrnAdvertised: null,
+    error,
+    nodes: nodes ?? s.nodes.map((node) => ({ node, ok: false })),
+  };
+}
