@@ -2,9 +2,12 @@
 // lazily loaded chunks (TLS, SASL, discovery parsers), so that start-up
 // reads as little code as possible. The typed library is built by tsc.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+// Chunk names carry content hashes: start clean so no stale chunk is shipped.
+rmSync(new URL('../dist/bundle', import.meta.url), { recursive: true, force: true });
 
 await build({
   entryPoints: { main: 'src/cli/main.ts' },

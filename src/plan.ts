@@ -90,14 +90,16 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     if (!tlsCa.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('no PEM certificate in TLS trust anchors', options.tlsCaFile);
   }
   const parsed = targets.map((t) => ({ server: parseServer(t.server), nodes: normalizeNodes(t.nodes ?? []) }));
-  const fqdn = options.fqdn ?? (await localFqdn());
-  const heloName = normalizeDomain(options.heloName ?? fqdn, 'EHLO name');
+  // This host's name is looked up only when needed (no --helo, or discovery).
+  let fqdn = options.fqdn;
+  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn());
+  const heloName = normalizeDomain(options.heloName ?? (await hostName()), 'EHLO name');
   const warnings: string[] = [];
   let discovered: string[] | undefined;
   let discoveredFrom: Mta | null = null;
   const discover = async (): Promise<string[]> => {
     if (discovered) return discovered;
-    const found = await discoverNodes(options, fqdn);
+    const found = await discoverNodes(options, await hostName());
     warnings.push(...found.warnings);
     discoveredFrom = found.mta;
     discovered = found.nodes;
@@ -115,13 +117,17 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     }
     const port = target.server.port ?? options.port ?? defaults.port;
     const base = formatHostPort(target.server.host, port);
+    // As few sessions as --per-session allows, with the nodes spread evenly
+    // (10 nodes at 8 per session: 5 + 5, not 8 + 2), so the longest session,
+    // which sets the wall time, is as short as it can be.
     const chunks = Math.ceil(nodes.length / perSession);
+    const bounds = (i: number): number => Math.round((i * nodes.length) / chunks);
     for (let i = 0; i < chunks; i++) {
       sessions.push({
         server: target.server.host,
         host: target.server.host,
         port,
-        nodes: nodes.slice(i * perSession, (i + 1) * perSession),
+        nodes: nodes.slice(bounds(i), bounds(i + 1)),
         label: chunks > 1 ? `${base}#${i + 1}` : base,
       });
     }

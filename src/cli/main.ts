@@ -121,14 +121,14 @@ async function run(
   signal: AbortSignal,
   signalled: () => NodeJS.Signals | null,
 ): Promise<number> {
-  const [{ toJson }, { defaults, dryRunResult, plan, runPlan }, output, { findSecret }] = await Promise.all([
+  const [{ toJson }, { defaults, dryRunResult, plan, runPlan }, output] = await Promise.all([
     import('../result.js'),
     import('../run.js'),
     import('./output.js'),
-    import('../config/secret.js'),
   ]);
   let auth;
   if (settings.authUser !== undefined) {
+    const { findSecret } = await import('../config/secret.js');
     const secret = await findSecret(settings.authPasswordFile, process.env);
     if (secret.warning) report.warning([secret.warning]);
     auth = { user: settings.authUser, password: secret.password, allowCleartext: settings.authCleartext };

@@ -31,7 +31,11 @@ export function formatResult(result: EtrnResult): Lines {
       else if (n.code !== undefined) {
         const how = exitCodeForNodeReply(n.code) === 75 ? 'failed temporarily' : 'refused';
         err.push(`etrn: ${name}: ETRN ${n.node} ${how}: ${replyOf(n)}`);
-      } else err.push(`etrn: ${name}: ${n.node}: not sent`);
+      } else {
+        // The node whose reply the session was waiting for when it failed was sent.
+        const inFlight = s.error?.message.endsWith(`(while receiving the ETRN reply for ${n.node})`) ?? false;
+        err.push(`etrn: ${name}: ${n.node}: ${inFlight ? 'sent, no reply' : 'not sent'}`);
+      }
     }
   }
   return { out, err };

@@ -4,8 +4,13 @@
 // PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195),
 // SCRAM-SHA-256 (RFC 5802, RFC 7677). No sockets, no clocks; the SCRAM nonce
 // is injected so the test vectors of RFC 7677 can be replayed.
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { RemoteProtocolError } from '../errors.js';
+
+// node:crypto costs milliseconds to load and only AUTH needs it: load it on
+// first use (the session imports this module whether or not it authenticates).
+let crypto: typeof import('node:crypto') | undefined;
+const lib = (): typeof import('node:crypto') => (crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
 
 export type MechanismName = 'SCRAM-SHA-256' | 'CRAM-MD5' | 'PLAIN' | 'LOGIN';
 
@@ -65,13 +70,13 @@ export function createMechanism(name: MechanismName, creds: Credentials, nonce?:
         respond: (challenge) => {
           if (done) tooManySteps(name);
           done = true;
-          const digest = createHmac('md5', creds.password).update(challenge).digest('hex');
+          const digest = lib().createHmac('md5', creds.password).update(challenge).digest('hex');
           return Buffer.from(`${creds.user} ${digest}`, 'utf8');
         },
       };
     }
     case 'SCRAM-SHA-256':
-      return scramSha256(creds, nonce ?? randomBytes(18).toString('base64'));
+      return scramSha256(creds, nonce ?? lib().randomBytes(18).toString('base64'));
   }
 }
 
@@ -93,8 +98,8 @@ function scramSha256(creds: Credentials, clientNonce: string): Mechanism {
   const bare = `n=${saslName(creds.user)},r=${clientNonce}`;
   let serverSignature: Buffer | null = null;
   let step = 0;
-  const h = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
-  const hmac = (key: Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+  const h = (data: Buffer): Buffer => lib().createHash('sha256').update(data).digest();
+  const hmac = (key: Buffer, data: string): Buffer => lib().createHmac('sha256', key).update(data).digest();
   return {
     name: 'SCRAM-SHA-256',
     initial: Buffer.from(`n,,${bare}`, 'utf8'),
@@ -114,7 +119,7 @@ function scramSha256(creds: Credentials, clientNonce: string): Mechanism {
       if (!nonce || !nonce.startsWith(clientNonce) || !salt || !Number.isInteger(iterations) || iterations < 1 || iterations > 1_000_000) {
         throw new RemoteProtocolError('malformed SCRAM server-first message');
       }
-      const salted = pbkdf2Sync(creds.password, Buffer.from(salt, 'base64'), iterations, 32, 'sha256');
+      const salted = lib().pbkdf2Sync(creds.password, Buffer.from(salt, 'base64'), iterations, 32, 'sha256');
       const clientKey = hmac(salted, 'Client Key');
       const withoutProof = `c=biws,r=${nonce}`;
       const authMessage = `${bare},${serverFirst},${withoutProof}`;
@@ -126,7 +131,7 @@ function scramSha256(creds: Credentials, clientNonce: string): Mechanism {
     verifyFinal(data) {
       const v = parseAttributes(data.toString('utf8')).get('v');
       const given = v === undefined ? null : Buffer.from(v, 'base64');
-      if (!serverSignature || !given || given.length !== serverSignature.length || !timingSafeEqual(given, serverSignature)) {
+      if (!serverSignature || !given || given.length !== serverSignature.length || !lib().timingSafeEqual(given, serverSignature)) {
         throw new RemoteProtocolError('SCRAM server signature does not verify (the server does not know the password)');
       }
     },

@@ -82,7 +82,9 @@ export function driveSession(first: Socket, session: EtrnSession, options: Drive
       socket.on('data', () => undefined);
       socket.on('error', () => undefined);
       socket.unref();
-      setTimeout(() => socket.destroy(), options.timeoutMs).unref();
+      const closing = socket;
+      const reaper = setTimeout(() => closing.destroy(), options.timeoutMs).unref();
+      closing.once('close', () => clearTimeout(reaper)); // let the socket go at once
       resolve({ tls, handshakeFailed });
     };
 

@@ -1,7 +1,6 @@
 // Name resolution for server-host: the system resolver (getaddrinfo, so
 // /etc/hosts and nsswitch apply), with IP literals passed through and the
 // RFC 6761 §6.4 ".invalid" names answered "not found" without a query.
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 export interface ResolvedAddress {
@@ -32,6 +31,8 @@ export const systemResolver: Resolver = async (host, family) => {
   }
   if (/(^|\.)invalid$/i.test(host)) throw new HostNotFoundError(host, 'host not found (RFC 6761 .invalid name)');
   try {
+    // Loaded only for names: an address literal needs no resolver.
+    const { lookup } = await import('node:dns/promises');
     const found = await lookup(host, { all: true, family: family ?? 0, verbatim: true });
     if (found.length === 0) throw new HostNotFoundError(host, 'host has no address');
     return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));

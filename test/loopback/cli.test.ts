@@ -344,3 +344,14 @@ test('--deadline ends the whole run even while each reply is within -t', async (
   assert.equal(doc.sessions[0].nodes.length, 8);
   assert.ok(run.elapsedMs < 3000, `took ${run.elapsedMs} ms`);
 });
+
+test('nodes are spread evenly over the sessions --per-session makes necessary (10 at 8: 5 + 5)', async () => {
+  const nodes = Array.from({ length: 10 }, (_, i) => `n${i}.example`);
+  const run = await runEtrn(['-n', '--json', '--helo', 'me.example', 'mx.example', ...nodes]);
+  assert.equal(run.code, 0);
+  const doc = JSON.parse(run.stdout);
+  assert.deepEqual(doc.sessions.map((s: { nodes: unknown[] }) => s.nodes.length), [5, 5]);
+  assert.deepEqual(doc.sessions.flatMap((s: { nodes: { node: string }[] }) => s.nodes.map((n) => n.node)), nodes);
+  const twenty = await runEtrn(['-n', '--json', '--helo', 'me.example', 'mx.example', ...nodes, ...nodes.map((n) => `x${n}`)]);
+  assert.deepEqual(JSON.parse(twenty.stdout).sessions.map((s: { nodes: unknown[] }) => s.nodes.length), [7, 6, 7]);
+});
