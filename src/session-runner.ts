@@ -4,12 +4,12 @@
 // retry temporary failures (--retries) for the nodes not yet accepted.
 import { type Socket, isIP } from 'node:net';
 import { formatHostPort } from './names/server.js';
-import type { ErrorKind } from './protocol/outcome.js';
+import { ExitCode, exitCodeForKind, exitCodeForNodeReply } from './protocol/outcome.js';
 import type { ReplyLimits } from './protocol/reply.js';
 import { type AuthOptions, EtrnSession, type TlsMode } from './protocol/session.js';
 import type { NodeResult, SessionResult, TlsInfo } from './result.js';
 import { type SessionPlan, emptySession } from './plan.js';
-import { stopReason } from './transport/abort.js';
+import { pause, stopReason } from './transport/abort.js';
 import { ConnectError, type Connector, formatSeconds } from './transport/connect.js';
 import { type TraceDirection, driveSession } from './transport/drive.js';
 import { HostNotFoundError, type ResolvedAddress } from './transport/resolve.js';
@@ -31,7 +31,11 @@ export interface SessionContext {
   readonly trace: (session: string) => (direction: TraceDirection, text: string) => void;
 }
 
-const TEMPORARY: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['refused', 'timeout']);
+/** Whether a node that was not accepted failed temporarily (and is worth asking again). */
+function temporary(n: NodeResult, error: SessionResult['error']): boolean {
+  if (n.code !== undefined) return exitCodeForNodeReply(n.code) === ExitCode.TEMPFAIL;
+  return error !== null && exitCodeForKind(error.kind) === ExitCode.TEMPFAIL;
+}
 
 /** Runs a session, retrying the nodes not yet accepted after temporary failures. */
 export async function runWithRetries(s: SessionPlan, ctx: SessionContext, retries: number): Promise<SessionResult> {
@@ -39,15 +43,11 @@ export async function runWithRetries(s: SessionPlan, ctx: SessionContext, retrie
   const accepted = new Map<string, NodeResult>();
   for (let attempt = 1; attempt <= retries; attempt++) {
     for (const n of result.nodes) if (n.ok) accepted.set(n.node, n);
-    const again = result.nodes.filter(
-      (n) =>
-        !n.ok &&
-        (n.code === undefined ? result.error !== null && TEMPORARY.has(result.error.kind) : n.code >= 400 && n.code < 500 && n.code !== 459),
-    );
+    const again = result.nodes.filter((n) => !n.ok && temporary(n, result.error));
     if (again.length === 0) break;
-    const pause = Math.min(1000 * 2 ** (attempt - 1), 30_000);
-    ctx.trace(s.label)('==', `retrying ${again.length} node(s) in ${formatSeconds(pause)} (attempt ${attempt + 1} of ${retries + 1})`);
-    if (!(await sleep(pause, ctx.signal))) break;
+    const wait = Math.min(1000 * 2 ** (attempt - 1), 30_000);
+    ctx.trace(s.label)('==', `retrying ${again.length} node(s) in ${formatSeconds(wait)} (attempt ${attempt + 1} of ${retries + 1})`);
+    if (!(await pause(wait, ctx.signal))) break;
     const retry = await runSession({ ...s, nodes: again.map((n) => n.node) }, ctx);
     const latest = new Map(retry.nodes.map((n) => [n.node, n]));
     result = {
@@ -56,17 +56,6 @@ export async function runWithRetries(s: SessionPlan, ctx: SessionContext, retrie
     };
   }
   return result;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const timer = setTimeout(() => resolve(true), ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve(false);
-    }, { once: true });
-  });
 }
 
 /** One SMTP session: resolve, connect (each address in turn), drive the protocol. */

@@ -15,6 +15,25 @@ export interface StopReason {
   readonly message: string;
 }
 
+/** Waits `ms`; resolves false at once if (or as soon as) `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export function stopReason(signal: AbortSignal | undefined): StopReason {
   const reason: unknown = signal?.reason;
   if (reason instanceof DeadlineReached) return { kind: 'timeout', message: reason.message };

@@ -5,6 +5,7 @@
 import { ReplyParser } from '../protocol/reply.js';
 import type { Connector } from './connect.js';
 import type { Trace } from './drive.js';
+import { pause } from './abort.js';
 
 export interface BootCheckOptions {
   readonly port: number;
@@ -45,9 +46,9 @@ export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCh
     const left = deadline - performance.now();
     if (left <= 0) return { ok: false, attempts, reason };
     trace('==', `local MTA on localhost:${options.port} not ready (${reason}); retrying`);
-    const pause = Math.min(backoff, left);
+    const wait = Math.min(backoff, left);
     backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-    if (!(await sleep(pause, options.signal))) return { ok: false, attempts, reason: 'interrupted' };
+    if (!(await pause(wait, options.signal))) return { ok: false, attempts, reason: 'interrupted' };
   }
 }
 
@@ -87,19 +88,5 @@ async function probe(host: string, port: number, timeoutMs: number, options: Boo
     });
     s.on('error', (error) => done(error.message));
     s.on('close', () => done('connection closed'));
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
