@@ -133,6 +133,32 @@ test('exim: a node it does not relay for is refused (459), etrn exits 69', { tim
   assert.match(r.stderr, /459 Node other\.test not allowed/, describeRun(lab, r));
 });
 
+test('exim: a repeat while the first queue run goes on gets 458 (temporary, 75); --retries gets through', { timeout: TEST_TIMEOUT }, async (t) => {
+  const sinkPort = await reservePort();
+  const lab = await startExim({ sinkPort });
+  // A slow delivery host keeps Exim's first queue run (and its ETRN serialisation) going.
+  const sink = await startSink(sinkPort, '127.0.0.1', { dataDelayMs: 2_500 });
+  t.after(async () => {
+    await sink.close();
+    await lab.stop();
+  });
+  await lab.queueMessage('a@client.test');
+  await lab.queueMessage('b@client.test');
+  const first = await etrn(lab, 'client.test');
+  assert.equal(first.code, 0, describeRun(lab, first));
+  const repeat = await runEtrn(['--json', '-p', String(lab.port), '--helo', 'etrn.test', lab.host, 'client.test']);
+  assert.equal(repeat.code, 75, describeRun(lab, repeat));
+  const node = JSON.parse(repeat.stdout).sessions[0].nodes[0];
+  assert.equal(node.code, 458);
+  assert.match(node.text, /Already processing client\.test/);
+  // Retried with back-off (1 s, 2 s, 4 s, 8 s) until the first run has finished.
+  const retried = await runEtrn(['-v', '--retries', '4', '-p', String(lab.port), '--helo', 'etrn.test', lab.host, 'client.test']);
+  assert.equal(retried.code, 0, describeRun(lab, retried));
+  assert.match(retried.stderr, /<- 458 Already processing client\.test/);
+  assert.match(retried.stderr, /retrying 1 node\(s\)/);
+  await sink.waitFor(2, 20_000);
+});
+
 test('opensmtpd: no ETRN offered, so etrn exits 69 and says so', { timeout: TEST_TIMEOUT }, async (t) => {
   const { lab } = await setup(t, startOpensmtpd);
   const r = await etrn(lab, 'client.test');

@@ -20,8 +20,13 @@ export interface Sink {
   close(): Promise<void>;
 }
 
+export interface SinkOptions {
+  /** Wait this long before accepting each message (a slow delivery host). */
+  dataDelayMs?: number;
+}
+
 /** Starts a sink on `host` (default 127.0.0.1) and `port` (default: one the OS picks). */
-export async function startSink(port = 0, host = '127.0.0.1'): Promise<Sink> {
+export async function startSink(port = 0, host = '127.0.0.1', options: SinkOptions = {}): Promise<Sink> {
   const messages: SinkMessage[] = [];
   const events = new EventEmitter();
   const sockets = new Set<Socket>();
@@ -29,7 +34,7 @@ export async function startSink(port = 0, host = '127.0.0.1'): Promise<Sink> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    serve(socket, (m) => {
+    serve(socket, options.dataDelayMs ?? 0, (m) => {
       messages.push(m);
       events.emit('message');
     });
@@ -67,7 +72,7 @@ export async function startSink(port = 0, host = '127.0.0.1'): Promise<Sink> {
   };
 }
 
-function serve(socket: Socket, deliver: (m: SinkMessage) => void): void {
+function serve(socket: Socket, dataDelayMs: number, deliver: (m: SinkMessage) => void): void {
   let buffer = '';
   let inData = false;
   let from = '';
@@ -87,11 +92,14 @@ function serve(socket: Socket, deliver: (m: SinkMessage) => void): void {
       if (inData) {
         if (line === '.') {
           inData = false;
-          deliver({ from, to, data: data.join('\r\n') });
+          const message = { from, to, data: data.join('\r\n') };
           from = '';
           to = [];
           data = [];
-          reply('250 2.0.0 Ok: queued');
+          setTimeout(() => {
+            deliver(message);
+            reply('250 2.0.0 Ok: queued');
+          }, dataDelayMs);
         } else {
           data.push(line.startsWith('..') ? line.slice(1) : line);
         }
