@@ -30,20 +30,14 @@
 //     (auth_advertise_hosts), and acl_smtp_etrn then accepts only an
 //     authenticated client: any other gets "458 <authRefusal>" (an ETRN ACL
 //     deny is always 4xx in Exim). Needs tls.
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   labRoot,
   makeNamespace,
-  nsOf,
-  probeBanner,
+  queueWithOdq,
   reservePort,
-  runOk,
-  spawnDaemon,
-  stopDaemon,
-  until,
-  type Daemon,
+  withLabDir,
   type MtaLab,
   type MtaLabOptions,
 } from './mta-common.js';
@@ -100,16 +94,8 @@ export async function startExim(opts: EximLabOptions): Promise<EximLab> {
   const mechanisms = opts.auth?.mechanisms ?? ['PLAIN', 'LOGIN'];
   if (opts.auth && mechanisms.length === 0) throw new Error('exim lab: auth with no mechanisms');
 
-  const dir = await mkdtemp(join(tmpdir(), 'etrn-exim-'));
-  let daemon: Daemon | undefined;
-  let ns: string | undefined;
-  let stopped = false;
-  const cleanup = async (): Promise<void> => {
-    if (daemon !== undefined) await stopDaemon(daemon, ns, timeoutMs);
-    if (!process.env.ETRN_LAB_KEEP) await rm(dir, { recursive: true, force: true });
-  };
-
-  try {
+  return withLabDir('exim', timeoutMs, async (life) => {
+    const { dir } = life;
     await chmod(dir, 0o755); // Debian-exim must reach spool/, log/ and the configuration
     const spool = join(dir, 'spool');
     const log = join(dir, 'log');
@@ -141,22 +127,13 @@ export async function startExim(opts: EximLabOptions): Promise<EximLab> {
     const namespace = await makeNamespace(dir, HOSTNAME);
     const inNs = (args: string[]): [string, string[]] => namespace.wrap(exim, ['-C', conf, ...args]);
 
-    const [file, args] = inNs(['-bdf', '-oX', String(port)]);
-    daemon = spawnDaemon(file, args, join(dir, 'daemon.log'));
-    const d = daemon;
-    const banner = await until(
-      () => `exim lab: no SMTP banner on 127.0.0.1:${port} within ${timeoutMs} ms (see ${d.logFile}, ${log}/mainlog)`,
-      timeoutMs,
-      async () => {
-        if (d.exited()) {
-          const why = await readFile(join(log, 'paniclog'), 'utf8').catch(() => '');
-          throw new Error(`exim lab: exim -bdf exited at start (see ${d.logFile}) ${why.trim()}`);
-        }
-        return probeBanner(port);
+    const { banner } = await life.startDaemon(inNs(['-bdf', '-oX', String(port)]), port, {
+      alsoSee: `${log}/mainlog`,
+      exited: async (d) => {
+        const why = await readFile(join(log, 'paniclog'), 'utf8').catch(() => '');
+        return `exim lab: exim -bdf exited at start (see ${d.logFile}) ${why.trim()}`;
       },
-      100,
-    );
-    ns = await nsOf(d.pid);
+    });
     // "220 exim.lab.test ESMTP Exim 4.96 <date>"
     const version = /Exim ([0-9][^ ]*)/.exec(banner)?.[1] ?? 'unknown';
 
@@ -166,21 +143,7 @@ export async function startExim(opts: EximLabOptions): Promise<EximLab> {
       host: '127.0.0.1',
       port,
       dir,
-      async queueMessage(to) {
-        const message = [
-          'From: <sender@lab.test>',
-          `To: <${to}>`,
-          `Subject: etrn exim lab message to ${to}`,
-          '',
-          `Queued by the etrn Exim lab for ${to}.`,
-          '',
-        ].join('\n');
-        // -odq: queue only, no delivery attempt; only a queue run (ETRN) delivers it.
-        await runOk('exim lab: queueMessage', ...inNs(['-odq', '-f', 'sender@lab.test', '--', to]), {
-          input: message,
-          timeoutMs,
-        });
-      },
+      queueMessage: (to) => queueWithOdq('Exim', inNs, to, timeoutMs),
       async queueIds() {
         const files = await readdir(join(spool, 'input')).catch(() => [] as string[]);
         return files.filter((f) => f.endsWith('-H')).map((f) => f.slice(0, -2)).sort();
@@ -188,18 +151,10 @@ export async function startExim(opts: EximLabOptions): Promise<EximLab> {
       mainlog() {
         return readFile(join(log, 'mainlog'), 'utf8').catch(() => '');
       },
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        await cleanup();
-      },
+      stop: () => life.stop(),
     };
     return lab;
-  } catch (e) {
-    stopped = true;
-    await cleanup().catch(() => undefined);
-    throw e;
-  }
+  });
 }
 
 function config(o: {

@@ -1,5 +1,6 @@
 // Shared plumbing for the real-MTA labs (test/lab/sendmail.ts, exim.ts,
-// opensmtpd.ts): each runs an MTA unpacked from Debian's .debs by
+// opensmtpd.ts; postfix.ts shares only the lab lifecycle, LabLifecycle and
+// withLabDir): each runs an MTA unpacked from Debian's .debs by
 // lab/install-<name>.sh into ${ETRN_LAB_CACHE:-<repo>/.cache/lab}/<name>
 // (nothing installed system-wide), with a private configuration in a fresh
 // temporary folder, on 127.0.0.1 and a port the OS picked.
@@ -11,8 +12,9 @@
 // find every process the MTA forked: all of them share it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -293,6 +295,112 @@ export async function stopDaemon(daemon: Daemon, ns: string | undefined, timeout
   } catch {
     throw new Error(`MTA processes survive SIGKILL: ${(await left()).join(' ')}`);
   }
+}
+
+/**
+ * The life of one lab: its private folder `dir` (a fresh etrn-<name>-XXXXXX
+ * in the system's temporary folder) and what stop() must end before it
+ * removes that folder. withLabDir makes it, and stops it if the start fails.
+ */
+export class LabLifecycle {
+  private stopped = false;
+  private stopProcesses: () => Promise<void> = async () => undefined;
+
+  constructor(
+    /** The lab's name in messages ("<name> lab: ..."). */
+    readonly name: string,
+    readonly dir: string,
+    /** Bound for each wait (startup, shutdown). */
+    readonly timeoutMs: number,
+  ) {}
+
+  /** stop() will first await `stopProcesses`, which must resolve only once none of the lab's processes is left. */
+  onStop(stopProcesses: () => Promise<void>): void {
+    this.stopProcesses = stopProcesses;
+  }
+
+  /** stop() will stop `daemon` and everything in its namespace `ns` (once known), see stopDaemon. */
+  own(daemon: Daemon, ns?: string): void {
+    this.onStop(() => stopDaemon(daemon, ns, this.timeoutMs));
+  }
+
+  /**
+   * Starts the lab's daemon `command` ([file, args], e.g. from Namespace.wrap;
+   * output appended to <dir>/daemon.log), owns it, waits until it answers
+   * with an SMTP banner on 127.0.0.1:port and then owns its namespace too.
+   * `exited` gives the error message for a daemon that exited before it
+   * answered; `alsoSee` names another log for the error when nothing answers.
+   */
+  async startDaemon(
+    command: [string, string[]],
+    port: number,
+    o: { exited: (daemon: Daemon) => Promise<string>; alsoSee?: string },
+  ): Promise<{ daemon: Daemon; banner: string }> {
+    const daemon = spawnDaemon(...command, join(this.dir, 'daemon.log'));
+    this.own(daemon);
+    const see = o.alsoSee === undefined ? daemon.logFile : `${daemon.logFile}, ${o.alsoSee}`;
+    const banner = await until(
+      () => `${this.name} lab: no SMTP banner on 127.0.0.1:${port} within ${this.timeoutMs} ms (see ${see})`,
+      this.timeoutMs,
+      async () => {
+        if (daemon.exited()) throw new Error(await o.exited(daemon));
+        return probeBanner(port);
+      },
+      100,
+    );
+    this.own(daemon, await nsOf(daemon.pid));
+    return { daemon, banner };
+  }
+
+  /** Stops what the lab runs, then removes `dir` unless ETRN_LAB_KEEP is set; any later call does nothing. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.stopProcesses();
+    if (!process.env.ETRN_LAB_KEEP) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds lab `name` in a fresh folder: `build` gets the LabLifecycle and
+ * returns the lab, whose stop() is the lifecycle's. If `build` throws, what
+ * it started is stopped and the folder removed (an error doing so is
+ * dropped) before its error is thrown on.
+ */
+export async function withLabDir<T>(name: string, timeoutMs: number, build: (life: LabLifecycle) => Promise<T>): Promise<T> {
+  const life = new LabLifecycle(name, await mkdtemp(join(tmpdir(), `etrn-${name}-`)), timeoutMs);
+  try {
+    return await build(life);
+  } catch (e) {
+    await life.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The envelope and From: sender of the labs' test messages. */
+export const labSender = 'sender@lab.test';
+
+/** The test message lab `mta` (e.g. "Sendmail") queues for `to`: LF line ends, no final newline. */
+export function labMessage(mta: string, to: string): string {
+  return [
+    `From: <${labSender}>`,
+    `To: <${to}>`,
+    `Subject: etrn ${mta.toLowerCase()} lab message to ${to}`,
+    '',
+    `Queued by the etrn ${mta} lab for ${to}.`,
+  ].join('\n');
+}
+
+/**
+ * Queues labMessage(mta, to) with `command`, a sendmail-compatible command
+ * line (args appended): -odq queues only, no delivery attempt, so only a
+ * queue run (ETRN) delivers it.
+ */
+export async function queueWithOdq(mta: string, command: (args: string[]) => [string, string[]], to: string, timeoutMs: number): Promise<void> {
+  await runOk(`${mta.toLowerCase()} lab: queueMessage`, ...command(['-odq', '-f', labSender, '--', to]), {
+    input: `${labMessage(mta, to)}\n`,
+    timeoutMs,
+  });
 }
 
 /** Submits one message over SMTP to 127.0.0.1:port (EHLO, MAIL, RCPT, DATA, QUIT); throws on any unexpected reply. */

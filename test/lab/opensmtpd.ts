@@ -12,22 +12,18 @@
 // run/ are bound over /var/spool and /run and a tmpfs is mounted on /var/lib;
 // the machine's own folders are never touched. `smtpd -d` stays in the
 // foreground. Mail for <domain> is relayed to smtp://127.0.0.1:<sinkPort>.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  labMessage,
   labRoot,
+  labSender,
   makeNamespace,
-  nsOf,
-  probeBanner,
   reservePort,
   run,
   runOk,
   smtpSubmit,
-  spawnDaemon,
-  stopDaemon,
-  until,
-  type Daemon,
+  withLabDir,
   type MtaLab,
   type MtaLabOptions,
 } from './mta-common.js';
@@ -49,16 +45,8 @@ export async function startOpensmtpd(opts: MtaLabOptions): Promise<MtaLab> {
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const smtpd = join(root, SMTPD);
 
-  const dir = await mkdtemp(join(tmpdir(), 'etrn-opensmtpd-'));
-  let daemon: Daemon | undefined;
-  let ns: string | undefined;
-  let stopped = false;
-  const cleanup = async (): Promise<void> => {
-    if (daemon !== undefined) await stopDaemon(daemon, ns, timeoutMs);
-    if (!process.env.ETRN_LAB_KEEP) await rm(dir, { recursive: true, force: true });
-  };
-
-  try {
+  return withLabDir('opensmtpd', timeoutMs, async (life) => {
+    const { dir } = life;
     await chmod(dir, 0o755); // the unprivileged smtpd processes must reach spool/
     const spool = join(dir, 'spool'); // becomes /var/spool; smtpd creates smtpd/ in it
     const runDir = join(dir, 'run'); // becomes /run (= /var/run): smtpd.sock, smtpd.pid
@@ -86,25 +74,15 @@ export async function startOpensmtpd(opts: MtaLabOptions): Promise<MtaLab> {
     const inNs = (args: string[]): [string, string[]] => namespace.wrap(smtpd, args);
     await runOk('opensmtpd lab: smtpd -n (config check)', ...inNs(['-n', '-f', conf]), { timeoutMs });
 
-    const [file, args] = inNs(['-d', '-f', conf]);
-    daemon = spawnDaemon(file, args, join(dir, 'daemon.log'));
-    const d = daemon;
-    await until(
-      () => `opensmtpd lab: no SMTP banner on 127.0.0.1:${port} within ${timeoutMs} ms (see ${d.logFile})`,
-      timeoutMs,
-      async () => {
-        if (d.exited()) {
-          const why = await readFile(d.logFile, 'utf8').catch(() => '');
-          throw new Error(`opensmtpd lab: smtpd -d exited at start: ${why.trim()}`);
-        }
-        return probeBanner(port);
+    const { daemon } = await life.startDaemon(inNs(['-d', '-f', conf]), port, {
+      exited: async (d) => {
+        const why = await readFile(d.logFile, 'utf8').catch(() => '');
+        return `opensmtpd lab: smtpd -d exited at start: ${why.trim()}`;
       },
-      100,
-    );
-    ns = await nsOf(d.pid);
+    });
     // The banner carries no version ("220 opensmtpd.lab.test ESMTP OpenSMTPD");
     // `smtpd -d` logs "info: OpenSMTPD 6.8.0p2 starting", `smtpd -h` "version: OpenSMTPD 6.8.0p2".
-    const started = await readFile(d.logFile, 'utf8').catch(() => '');
+    const started = await readFile(daemon.logFile, 'utf8').catch(() => '');
     const helped = await run(smtpd, ['-h'], { timeoutMs }).catch(() => ({ stdout: '', stderr: '' }));
     const version = /OpenSMTPD (\S+)/.exec(`${started}\n${helped.stderr}${helped.stdout}`)?.[1] ?? 'unknown';
 
@@ -117,13 +95,7 @@ export async function startOpensmtpd(opts: MtaLabOptions): Promise<MtaLab> {
       async queueMessage(to) {
         // Over SMTP: smtpd tries the (down) sink at once and keeps it queued
         // with its own backoff (minutes, not hours: OpenSMTPD has no ETRN anyway).
-        await smtpSubmit(
-          port,
-          'sender@lab.test',
-          to,
-          `From: <sender@lab.test>\nTo: <${to}>\nSubject: etrn opensmtpd lab message to ${to}\n\nQueued by the etrn OpenSMTPD lab for ${to}.`,
-          timeoutMs,
-        );
+        await smtpSubmit(port, labSender, to, labMessage('OpenSMTPD', to), timeoutMs);
       },
       async queueIds() {
         const queue = join(spool, 'smtpd/queue');
@@ -133,16 +105,8 @@ export async function startOpensmtpd(opts: MtaLabOptions): Promise<MtaLab> {
         }
         return ids.sort();
       },
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        await cleanup();
-      },
+      stop: () => life.stop(),
     };
     return lab;
-  } catch (e) {
-    stopped = true;
-    await cleanup().catch(() => undefined);
-    throw e;
-  }
+  });
 }

@@ -15,12 +15,10 @@
 // session cache); smtpd_tls_loglevel 1 logs each TLS session.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { reservePort, until } from './mta-common.js';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { repoRoot, reservePort, until, withLabDir, type Run } from './mta-common.js';
 
 export interface PostfixLab {
   host: '127.0.0.1';
@@ -66,7 +64,6 @@ export interface PostfixLabOptions {
   tls?: { certFile: string; keyFile: string };
 }
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const NOT_INSTALLED = 'Postfix lab not installed: run `sudo lab/install-postfix.sh`';
 const HOSTNAME = 'etrn-lab.test';
 
@@ -103,12 +100,6 @@ async function accountIds(): Promise<Ids | undefined> {
   const postdropGid = find(group, 'postdrop');
   if (postfixUid === undefined || postfixGid === undefined || postdropGid === undefined) return undefined;
   return { postfixUid, postfixGid, postdropGid };
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
 }
 
 /**
@@ -156,6 +147,46 @@ async function sessionPids(sid: number): Promise<number[]> {
   return pids;
 }
 
+/**
+ * Stops the master of the lab whose configuration is in `etc` as `postfix
+ * stop` does (SIGTERM; master then stops its children), SIGKILLs what of its
+ * session outlives timeoutMs, and resolves once nothing of it is left.
+ * `known`: master's pid, if `master -w` said it started; else the pid file
+ * tells, as a master that daemonized even though `master -w` failed or timed
+ * out still left it.
+ */
+async function stopMaster(known: number | undefined, etc: string, spool: string, timeoutMs: number): Promise<void> {
+  const sid =
+    known ??
+    (await readFile(join(spool, 'pid/master.pid'), 'utf8').then(
+      (t) => Number(t.trim()) || undefined,
+      () => undefined,
+    ));
+  if (sid === undefined) return;
+  const cmdline = await readFile(`/proc/${sid}/cmdline`, 'utf8').catch(() => '');
+  if (cmdline.includes(etc)) {
+    try {
+      process.kill(sid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  try {
+    await until(() => 'gone', timeoutMs, async () => ((await sessionPids(sid)).length === 0 ? true : undefined));
+  } catch {
+    for (const pid of await sessionPids(sid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // raced with its exit
+      }
+    }
+    await until(() => `Postfix processes of session ${sid} survive SIGKILL`, timeoutMs, async () =>
+      (await sessionPids(sid)).length === 0 ? true : undefined,
+    );
+  }
+}
+
 export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab> {
   const p = paths();
   const etrnDomain = opts.etrnDomain ?? 'client.test';
@@ -168,60 +199,25 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
   if (ids === undefined) throw new Error(`${NOT_INSTALLED} (no postfix user or postfix/postdrop group)`);
   if (process.getuid?.() !== 0) throw new Error('Postfix lab must run as root (master(8) starts as root)');
 
-  const dir = await mkdtemp(join(tmpdir(), 'etrn-postfix-'));
-  await chmod(dir, 0o755); // the postfix user must reach spool/
-  const etc = join(dir, 'etc');
-  const spool = join(dir, 'spool');
-  const data = join(dir, 'data');
-  const logDir = join(dir, 'log');
-  const maillog = join(logDir, 'maillog');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    LANG: 'C',
-    LD_LIBRARY_PATH: p.lib,
-    MAIL_CONFIG: etc,
-  };
-  const postconf = (...args: string[]) => run(join(p.sbin, 'postconf'), ['-c', etc, ...args], env, timeoutMs);
-  const postqueue = (...args: string[]) => run(join(p.sbin, 'postqueue'), ['-c', etc, ...args], env, timeoutMs);
+  return withLabDir('postfix', timeoutMs, async (life) => {
+    const { dir } = life;
+    await chmod(dir, 0o755); // the postfix user must reach spool/
+    const etc = join(dir, 'etc');
+    const spool = join(dir, 'spool');
+    const data = join(dir, 'data');
+    const logDir = join(dir, 'log');
+    const maillog = join(logDir, 'maillog');
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      LANG: 'C',
+      LD_LIBRARY_PATH: p.lib,
+      MAIL_CONFIG: etc,
+    };
+    const postconf = (...args: string[]) => run(join(p.sbin, 'postconf'), ['-c', etc, ...args], env, timeoutMs);
+    const postqueue = (...args: string[]) => run(join(p.sbin, 'postqueue'), ['-c', etc, ...args], env, timeoutMs);
+    let masterPid: number | undefined;
+    life.onStop(() => stopMaster(masterPid, etc, spool, timeoutMs));
 
-  let masterPid: number | undefined;
-  let stopped = false;
-  const cleanup = async (): Promise<void> => {
-    // A master that daemonized even though `master -w` failed or timed out
-    // still left its pid file.
-    masterPid ??= await readFile(join(spool, 'pid/master.pid'), 'utf8').then(
-      (t) => Number(t.trim()) || undefined,
-      () => undefined,
-    );
-    if (masterPid !== undefined) {
-      const sid = masterPid;
-      const cmdline = await readFile(`/proc/${sid}/cmdline`, 'utf8').catch(() => '');
-      if (cmdline.includes(etc)) {
-        try {
-          process.kill(sid, 'SIGTERM'); // what `postfix stop` does; master then stops its children
-        } catch {
-          // already gone
-        }
-      }
-      try {
-        await until(() => 'gone', timeoutMs, async () => ((await sessionPids(sid)).length === 0 ? true : undefined));
-      } catch {
-        for (const pid of await sessionPids(sid)) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // raced with its exit
-          }
-        }
-        await until(() => `Postfix processes of session ${sid} survive SIGKILL`, timeoutMs, async () =>
-          (await sessionPids(sid)).length === 0 ? true : undefined,
-        );
-      }
-    }
-    if (!process.env.ETRN_LAB_KEEP) await rm(dir, { recursive: true, force: true });
-  };
-
-  try {
     await mkdir(etc);
     await mkdir(logDir);
     for (const f of ['dynamicmaps.cf', 'makedefs.out']) await copyFile(join(p.share, f), join(etc, f));
@@ -405,18 +401,10 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
       logText() {
         return readFile(maillog, 'utf8').catch(() => '');
       },
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        await cleanup();
-      },
+      stop: () => life.stop(),
     };
     return lab;
-  } catch (e) {
-    stopped = true;
-    await cleanup().catch(() => undefined);
-    throw e;
-  }
+  });
 }
 
 function masterCf(port: number, tls = false): string {

@@ -18,20 +18,15 @@
 // user@client.test (not user@sub.client.test); `ETRN @client.test` flushes
 // the subdomains too. After the 8th ETRN in one session, Sendmail delays each
 // further ETRN reply by seconds.
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   labRoot,
   makeNamespace,
-  nsOf,
-  probeBanner,
+  queueWithOdq,
   reservePort,
   runOk,
-  spawnDaemon,
-  stopDaemon,
-  until,
-  type Daemon,
+  withLabDir,
   type MtaLab,
   type MtaLabOptions,
 } from './mta-common.js';
@@ -47,16 +42,8 @@ export async function startSendmail(opts: MtaLabOptions): Promise<MtaLab> {
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const sendmail = join(root, SENDMAIL);
 
-  const dir = await mkdtemp(join(tmpdir(), 'etrn-sendmail-'));
-  let daemon: Daemon | undefined;
-  let ns: string | undefined;
-  let stopped = false;
-  const cleanup = async (): Promise<void> => {
-    if (daemon !== undefined) await stopDaemon(daemon, ns, timeoutMs);
-    if (!process.env.ETRN_LAB_KEEP) await rm(dir, { recursive: true, force: true });
-  };
-
-  try {
+  return withLabDir('sendmail', timeoutMs, async (life) => {
+    const { dir } = life;
     const queue = join(dir, 'queue');
     const cf = join(dir, 'sendmail.cf');
     await mkdir(queue, { mode: 0o700 });
@@ -69,11 +56,9 @@ export async function startSendmail(opts: MtaLabOptions): Promise<MtaLab> {
     await writeFile(cf, m4.stdout);
     // Mail for the domain and its subdomains goes to the sink; the domain is
     // NOT in class w (it is not local here).
-    await writeFile(join(dir, 'mailertable.txt'), `${domain}\tesmtp:[127.0.0.1]\n.${domain}\tesmtp:[127.0.0.1]\n`);
-    await runOk('sendmail lab: makemap', join(root, MAKEMAP), ['-C', cf, 'hash', join(dir, 'mailertable')], {
-      input: `${domain}\tesmtp:[127.0.0.1]\n.${domain}\tesmtp:[127.0.0.1]\n`,
-      timeoutMs,
-    });
+    const mailertable = `${domain}\tesmtp:[127.0.0.1]\n.${domain}\tesmtp:[127.0.0.1]\n`;
+    await writeFile(join(dir, 'mailertable.txt'), mailertable);
+    await runOk('sendmail lab: makemap', join(root, MAKEMAP), ['-C', cf, 'hash', join(dir, 'mailertable')], { input: mailertable, timeoutMs });
     await writeFile(join(dir, 'aliases'), 'postmaster: root\nMAILER-DAEMON: postmaster\n');
     await writeFile(join(dir, 'statistics'), '');
     await writeFile(join(dir, 'service.switch'), 'hosts\tfiles\naliases\tfiles\n');
@@ -82,19 +67,9 @@ export async function startSendmail(opts: MtaLabOptions): Promise<MtaLab> {
     const inNs = (args: string[]): [string, string[]] => namespace.wrap(sendmail, ['-C', cf, ...args]);
     await runOk('sendmail lab: newaliases', ...inNs(['-bi']), { timeoutMs });
 
-    const [file, args] = inNs(['-bD']);
-    daemon = spawnDaemon(file, args, join(dir, 'daemon.log'));
-    const d = daemon;
-    const banner = await until(
-      () => `sendmail lab: no SMTP banner on 127.0.0.1:${port} within ${timeoutMs} ms (see ${d.logFile})`,
-      timeoutMs,
-      async () => {
-        if (d.exited()) throw new Error(`sendmail lab: sendmail -bD exited at start (see ${d.logFile})`);
-        return probeBanner(port);
-      },
-      100,
-    );
-    ns = await nsOf(d.pid);
+    const { banner } = await life.startDaemon(inNs(['-bD']), port, {
+      exited: async (d) => `sendmail lab: sendmail -bD exited at start (see ${d.logFile})`,
+    });
     // "220 sendmail.lab.test ESMTP Sendmail 8.17.1.9/8.17.1.9/etrn-lab; <date>"
     const version = /Sendmail ([0-9][^/ ;]*)/.exec(banner)?.[1] ?? 'unknown';
 
@@ -104,36 +79,14 @@ export async function startSendmail(opts: MtaLabOptions): Promise<MtaLab> {
       host: '127.0.0.1',
       port,
       dir,
-      async queueMessage(to) {
-        const message = [
-          'From: <sender@lab.test>',
-          `To: <${to}>`,
-          `Subject: etrn sendmail lab message to ${to}`,
-          '',
-          `Queued by the etrn Sendmail lab for ${to}.`,
-          '',
-        ].join('\n');
-        // -odq: queue only, no delivery attempt; only a queue run (ETRN) delivers it.
-        await runOk('sendmail lab: queueMessage', ...inNs(['-odq', '-f', 'sender@lab.test', '--', to]), {
-          input: message,
-          timeoutMs,
-        });
-      },
+      queueMessage: (to) => queueWithOdq('Sendmail', inNs, to, timeoutMs),
       async queueIds() {
         return (await readdir(queue)).filter((f) => f.startsWith('qf')).map((f) => f.slice(2)).sort();
       },
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        await cleanup();
-      },
+      stop: () => life.stop(),
     };
     return lab;
-  } catch (e) {
-    stopped = true;
-    await cleanup().catch(() => undefined);
-    throw e;
-  }
+  });
 }
 
 function mc(o: { root: string; dir: string; port: number; sinkPort: number }): string {
