@@ -1,8 +1,8 @@
 // Test certificates made with openssl at run time: a private CA and a server
 // certificate for mx.test, 127.0.0.1 and ::1, signed by it.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from './tmp.js';
 import { join } from 'node:path';
 
 export interface TestCerts {
@@ -19,7 +19,7 @@ let cached: TestCerts | undefined;
 
 export function makeCerts(): TestCerts {
   if (cached) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'etrn-certs-'));
+  const dir = tempDir('certs');
   const f = (name: string): string => join(dir, name);
   const ssl = (...args: string[]): void => {
     execFileSync('openssl', args, { stdio: 'pipe' });

@@ -3,8 +3,8 @@
 // abuse, and secrets never shown in transcripts or JSON.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import { runEtrn } from '../helpers/cli.js';
 import { type TlsLab, type TlsServerOptions, startTlsServer } from '../helpers/tls-server.js';
@@ -125,7 +125,7 @@ test('--auth-user without a secret is a usage error; the secret is never taken f
 
 test('--auth-password-file is read, and a file readable by others is warned about', async () => {
   const lab = await server(account(['PLAIN']));
-  const dir = mkdtempSync(join(tmpdir(), 'etrn-auth-'));
+  const dir = tempDir('auth');
   const file = join(dir, 'secret');
   writeFileSync(file, `${SECRET}\n`);
   chmodSync(file, 0o644);

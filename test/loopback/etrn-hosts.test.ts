@@ -3,8 +3,8 @@
 // one boot check; a malformed SPEC or file sends nothing.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import { runEtrn } from '../helpers/cli.js';
 import { type Script, type ScriptServer, responder, startScriptServer } from '../helpers/script-server.js';
@@ -30,7 +30,7 @@ async function fleet(scripts: Script[]): Promise<{ port: number; servers: Script
   throw new Error('no common free port');
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'etrn-hosts-'));
+const tmp = tempDir('hosts');
 const etrns = (s: ScriptServer): string[] => s.received.filter((l) => l.startsWith('ETRN'));
 
 test('--etrn-hosts: each group gets exactly its ETRN commands, after one boot check', async () => {
@@ -180,7 +180,7 @@ test('--syslog sends one line per node to logger(1) with mail priorities', async
   const local = await startScriptServer(responder());
   servers.push(local);
   const { port } = await fleet([responder({ etrn: (a) => (a === 'bad.example' ? ['459 4.7.1 no'] : ['250 OK']) })]);
-  const bin = mkdtempSync(join(tmpdir(), 'etrn-logger-'));
+  const bin = tempDir('logger');
   const record = join(bin, 'record');
   writeFileSync(join(bin, 'logger'), `#!/bin/sh\necho "ARGS $*" > '${record}'\ncat >> '${record}'\n`);
   chmodSync(join(bin, 'logger'), 0o755);
