@@ -149,6 +149,7 @@ async function speak(
       const e = error instanceof ConnectError ? error : new ConnectError('refused', String(error));
       return { ...emptySession(s, { kind: e.kind, message: `${e.message} (while reconnecting without TLS)` }), address };
     }
+    trace('==', `connected to ${formatHostPort(address, s.port)}`);
     return speak(s, ctx, again, address, 'off');
   }
   return {

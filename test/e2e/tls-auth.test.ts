@@ -553,3 +553,24 @@ test('no transcript or output of the AUTH runs shows the secret, plain or base64
     assert.ok(names.includes(expected), `the AUTH run "${expected}" did not happen (its test failed early); have: ${names.join(', ')}`);
   }
 });
+
+describe('OpenSMTPD 6.8 with a certificate: advertises STARTTLS, then fails every handshake', () => {
+  test('opportunistic: says so, reconnects once in clear, and reports that ETRN is not offered (69)', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { startOpensmtpd } = await import('../lab/opensmtpd.js');
+    const certs = makeCerts();
+    const lab = await startOpensmtpd({ sinkPort: await reservePort(), tls: { certFile: certs.certFile, keyFile: certs.keyFile } });
+    t.after(() => lab.stop());
+    const args = ['-v', '-p', String(lab.port), '--helo', 'etrn.test', '127.0.0.1', 'client.test'];
+    const r = await runEtrn(args);
+    assert.equal(r.code, 69, describeRun('opensmtpd opportunistic', r));
+    assert.match(r.stderr, /<- 250-STARTTLS\n[^]*-> STARTTLS\n<- 220 [^\n]*\n== TLS handshake failed: /, r.stderr);
+    assert.match(r.stderr, /== opportunistic TLS failed; reconnecting without TLS\n== connected to 127\.0\.0\.1:\d+\n<- 220 /);
+    assert.equal(r.stderr.match(/-> STARTTLS/g)?.length, 1, 'STARTTLS is not tried again on the clear connection');
+    assert.match(r.stderr, /server does not offer ETRN/);
+    const required = await runEtrn(['--json', '--tls', 'required', '--tls-ca', certs.caFile, ...args.slice(1)]);
+    assert.equal(required.code, 69, describeRun('opensmtpd required', required));
+    const doc = JSON.parse(required.stdout);
+    assert.equal(doc.sessions[0].error.kind, 'tls');
+    assert.match(doc.sessions[0].error.message, /TLS handshake failed: .*\(while performing the TLS handshake\)/);
+  });
+});

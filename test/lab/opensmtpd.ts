@@ -12,7 +12,7 @@
 // run/ are bound over /var/spool and /run and a tmpfs is mounted on /var/lib;
 // the machine's own folders are never touched. `smtpd -d` stays in the
 // foreground. Mail for <domain> is relayed to smtp://127.0.0.1:<sinkPort>.
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   labMessage,
@@ -36,7 +36,12 @@ async function accountsExist(): Promise<boolean> {
   return ['opensmtpd', 'opensmtpq'].every((u) => passwd.split('\n').some((l) => l.startsWith(`${u}:`)));
 }
 
-export async function startOpensmtpd(opts: MtaLabOptions): Promise<MtaLab> {
+export interface OpensmtpdLabOptions extends MtaLabOptions {
+  /** Offer STARTTLS with this certificate (Debian's 6.8 then fails every handshake). */
+  tls?: { certFile: string; keyFile: string };
+}
+
+export async function startOpensmtpd(opts: OpensmtpdLabOptions): Promise<MtaLab> {
   const root = labRoot('opensmtpd', [SMTPD]);
   if (!(await accountsExist())) {
     throw new Error('opensmtpd lab not installed: run `sudo lab/install-opensmtpd.sh` (no opensmtpd/opensmtpq users)');
@@ -54,12 +59,23 @@ export async function startOpensmtpd(opts: MtaLabOptions): Promise<MtaLab> {
     await mkdir(runDir, { mode: 0o755 });
     const port = await reservePort();
     const conf = join(dir, 'smtpd.conf');
+    const pki: string[] = [];
+    if (opts.tls) {
+      // smtpd wants the key owned by root and not readable by others.
+      const cert = join(dir, 'cert.pem');
+      const key = join(dir, 'key.pem');
+      await copyFile(opts.tls.certFile, cert);
+      await copyFile(opts.tls.keyFile, key);
+      await chmod(key, 0o600);
+      pki.push(`pki ${HOSTNAME} cert "${cert}"`, `pki ${HOSTNAME} key "${key}"`);
+    }
     await writeFile(
       conf,
       [
         '# etrn test lab: relays mail for the test domain to the sink',
+        ...pki,
         `table domains { "${domain}" }`,
-        `listen on 127.0.0.1 port ${port}`,
+        `listen on 127.0.0.1 port ${port}${opts.tls ? ` tls pki ${HOSTNAME}` : ''}`,
         `action "to_sink" relay host smtp://127.0.0.1:${opts.sinkPort}`,
         'match from any for domain <domains> action "to_sink"',
         '',
