@@ -6,7 +6,7 @@ import { ConfigError, UsageError } from './errors.js';
 import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/discovery.js';
 import type { Mta } from './config/mta-discovery.js';
 import { isLocalhostName } from './config/sendmail-cf.js';
-import { normalizeDomain, normalizeNodes } from './names/node.js';
+import { normalizeDomain, normalizeNodes, uniqueNames } from './names/node.js';
 import { formatHostPort, parseServer } from './names/server.js';
 import { type EtrnOptions, type EtrnTarget, MAX_NODES_PER_SERVER, MAX_SERVERS, defaults } from './options.js';
 import { type EtrnResult, type NodeResult, type SessionResult, summarize } from './result.js';
@@ -161,13 +161,7 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
     names = [fqdn, ...found.nodes];
     warnings = [...found.warnings];
   }
-  const seen = new Set<string>();
-  const nodes = names.filter((n) => {
-    const key = n.toLowerCase();
-    if (seen.has(key) || isLocalhostName(n)) return false;
-    seen.add(key);
-    return true;
-  });
+  const nodes = uniqueNames(names.filter((n) => !isLocalhostName(n)));
   if (nodes.length === 0) throw new ConfigError(`discovery (${mta}) found no names to ask for`);
   return { mta, nodes, warnings };
 }

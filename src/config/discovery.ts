@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { InvalidNameError } from '../errors.js';
-import { normalizeDomain } from '../names/node.js';
+import { normalizeDomain, uniqueNames } from '../names/node.js';
 import { type Diagnostic, isLocalhostName, parseClassFile, parseSendmailCf } from './sendmail-cf.js';
 
 export const DEFAULT_SENDMAIL_CF = '/etc/mail/sendmail.cf';
@@ -52,23 +52,16 @@ export async function discoverSendmailNodes(sendmailCf: string, fqdn: string): P
     candidates.push(...parseClassFile(text, entry.path));
   }
   const nodes: string[] = [];
-  const seen = new Set<string>();
   for (const { word, file, line } of candidates) {
     if (isLocalhostName(word)) continue;
-    let name: string;
     try {
-      name = normalizeDomain(word, 'class w name');
+      nodes.push(normalizeDomain(word, 'class w name'));
     } catch (error) {
       if (!(error instanceof InvalidNameError)) throw error;
       warnings.push({ file, line, message: `skipped ${error.message}` });
-      continue;
     }
-    const key = name.toLowerCase();
-    if (seen.has(key)) continue;
-    seen.add(key);
-    nodes.push(name);
   }
-  return { nodes, warnings };
+  return { nodes: uniqueNames(nodes), warnings };
 }
 
 /**

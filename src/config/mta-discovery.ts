@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { ConfigError, InvalidNameError } from '../errors.js';
-import { normalizeDomain } from '../names/node.js';
+import { normalizeDomain, uniqueNames } from '../names/node.js';
 import { DEFAULT_SENDMAIL_CF } from './discovery.js';
 import { parseEximLocalDomains } from './exim-domains.js';
 import { parsePostfixDomains } from './postfix-domains.js';
@@ -136,22 +136,15 @@ function failed(run: ProgramRun): ConfigError {
 /** Normalises names with normalizeDomain; invalid ones become warnings. Drops case-insensitive duplicates. */
 function normalizeAll(names: readonly string[], source: string, warnings: string[]): string[] {
   const nodes: string[] = [];
-  const seen = new Set<string>();
   for (const name of names) {
-    let node: string;
     try {
-      node = normalizeDomain(name, `${source} name`);
+      nodes.push(normalizeDomain(name, `${source} name`));
     } catch (error) {
       if (!(error instanceof InvalidNameError)) throw error;
       warnings.push(`skipped ${error.message}`);
-      continue;
     }
-    const key = node.toLowerCase();
-    if (seen.has(key)) continue;
-    seen.add(key);
-    nodes.push(node);
   }
-  return nodes;
+  return uniqueNames(nodes);
 }
 
 /** Program warnings on a successful run ("postconf: warning: ..."), one per line. */

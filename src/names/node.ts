@@ -82,14 +82,18 @@ export function normalizeNode(input: string): string {
 
 /** Normalises every node, keeping the first of case-insensitive duplicates, in order. */
 export function normalizeNodes(inputs: Iterable<string>): string[] {
+  return uniqueNames([...inputs].map(normalizeNode));
+}
+
+/** The names without case-insensitive duplicates, the first of each kept, in order. */
+export function uniqueNames(names: Iterable<string>): string[] {
   const seen = new Set<string>();
-  const nodes: string[] = [];
-  for (const input of inputs) {
-    const node = normalizeNode(input);
-    const key = node.toLowerCase();
+  const unique: string[] = [];
+  for (const name of names) {
+    const key = name.toLowerCase();
     if (seen.has(key)) continue;
     seen.add(key);
-    nodes.push(node);
+    unique.push(name);
   }
-  return nodes;
+  return unique;
 }

@@ -7,13 +7,12 @@
 // by feeding it replies. One command is outstanding at a time: ETRN is not
 // pipelined (RFC 2920 §3.1 lists the commands that may be grouped; ETRN is
 // not one of them).
-import { LocalProtocolError } from '../errors.js';
+import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { type Capabilities, noCapabilities, parseCapabilities } from './capabilities.js';
 import * as commands from './commands.js';
 import { type ErrorKind, isAccepted } from './outcome.js';
 import { type Reply, formatReply, replyText } from './reply.js';
 import { type Credentials, type Mechanism, chooseMechanism, createMechanism } from './sasl.js';
-import { RemoteProtocolError } from '../errors.js';
 
 export type SessionState =
   | 'greeting'
