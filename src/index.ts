@@ -23,3 +23,7 @@ export type { Connector, ConnectTarget } from './transport/connect.js';
 export { tcpConnector, ConnectError } from './transport/connect.js';
 export type { Resolver, ResolvedAddress } from './transport/resolve.js';
 export { systemResolver, HostNotFoundError } from './transport/resolve.js';
+export type { TlsMode, AuthOptions } from './protocol/session.js';
+export { parseEtrnHosts } from './config/etrn-hosts.js';
+export type { EtrnHostsGroup } from './config/etrn-hosts.js';
+export { version } from './version.js';
