@@ -169,7 +169,7 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
 /** The ETRN commands a plan would send, as the dry run reports them. */
 export function dryRunResult(p: Plan): EtrnResult {
   return summarize(
-    p.sessions.map((s) => emptySession(s, null, s.nodes.map((node) => ({ node, ok: null })))),
+    p.sessions.map((s) => emptySession(s, null, s.nodes.map((node) => ({ node, ok: null, sent: false })))),
     p.warnings,
   );
 }
@@ -183,6 +183,6 @@ export function emptySession(s: SessionPlan, error: SessionResult['error'], node
     authenticated: false,
     etrnAdvertised: null,
     error,
-    nodes: nodes ?? s.nodes.map((node) => ({ node, ok: false })),
+    nodes: nodes ?? s.nodes.map((node) => ({ node, ok: false, sent: false })),
   };
 }

@@ -2,7 +2,9 @@
 // swap the transport) and the default one over node:net, bounded by a
 // deadline and cancellable through an AbortSignal.
 import { Socket, connect } from 'node:net';
+import { EtrnError } from '../errors.js';
 import { stopReason } from './abort.js';
+import { formatSeconds } from './seconds.js';
 
 export interface ConnectTarget {
   readonly host: string;
@@ -16,11 +18,10 @@ export interface ConnectTarget {
 export type Connector = (target: ConnectTarget) => Promise<Socket>;
 
 /** Why a connection attempt failed: `timeout` or `refused` (refused, unreachable, reset). */
-export class ConnectError extends Error {
+export class ConnectError extends EtrnError {
   readonly kind: 'timeout' | 'refused' | 'interrupted';
   constructor(kind: 'timeout' | 'refused' | 'interrupted', message: string) {
-    super(message);
-    this.name = 'ConnectError';
+    super('ERR_CONNECT', message);
     this.kind = kind;
   }
 }
@@ -75,11 +76,5 @@ const errnoText: Record<string, string> = {
 };
 
 export function describeSocketError(error: NodeJS.ErrnoException): string {
-  const code = error.code ?? '';
-  return errnoText[code] ?? (code ? `${error.message}` : error.message);
-}
-
-export function formatSeconds(ms: number): string {
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(3).replace(/0+$/, '')} s`;
+  return errnoText[error.code ?? ''] ?? error.message;
 }
