@@ -60,9 +60,9 @@ export async function runWithRetries(s: SessionPlan, ctx: SessionContext, retrie
   return result;
 }
 
-/** A failure before the SMTP dialogue (phase "connect"). */
-function beforeDialogue(kind: SessionError['kind'], message: string): SessionError {
-  return { kind, message, phase: 'connect', reply: null };
+/** A failure before the SMTP dialogue (phase "connect", or "greeting" for a connection reset as it opened). */
+function beforeDialogue(kind: SessionError['kind'], message: string, phase: SessionError['phase'] = 'connect'): SessionError {
+  return { kind, message, phase, reply: null };
 }
 
 /** One SMTP session: resolve, connect (each address in turn), talk. */
@@ -79,7 +79,7 @@ async function runSession(s: SessionPlan, ctx: SessionContext): Promise<SessionR
     return emptySession(s, beforeDialogue('nohost', message));
   }
   const connected = await connectToAny(s, ctx, addresses);
-  if (connected instanceof ConnectError) return emptySession(s, beforeDialogue(connected.kind, connected.message));
+  if (connected instanceof ConnectError) return emptySession(s, beforeDialogue(connected.kind, connected.message, connected.phase));
   const { socket, address } = connected;
   const dialogue = await converse(socket, dialogueSettings(s, ctx, address), ctx.tlsMode);
   return toResult(s, address, dialogue);
@@ -114,7 +114,7 @@ async function connectToAny(
   }
   if (!lastError) return new ConnectError('refused', 'no address to connect to');
   if (addresses.length < 2) return lastError;
-  return new ConnectError(lastError.kind, `${lastError.message} (all ${addresses.length} addresses tried)`);
+  return new ConnectError(lastError.kind, `${lastError.message} (all ${addresses.length} addresses tried)`, lastError.phase);
 }
 
 function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string): DialogueSettings {

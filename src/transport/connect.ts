@@ -17,14 +17,24 @@ export interface ConnectTarget {
 
 export type Connector = (target: ConnectTarget) => Promise<Socket>;
 
-/** Why a connection attempt failed: `timeout` or `refused` (refused, unreachable, reset). */
+/**
+ * Why a connection attempt failed: `timeout` or `refused` (refused,
+ * unreachable, reset). `phase` is 'greeting' when the server had accepted
+ * the connection and reset it before Node reported it open (a loaded
+ * machine sees that race): the session was waiting for the greeting.
+ */
 export class ConnectError extends EtrnError {
   readonly kind: 'timeout' | 'refused' | 'interrupted';
-  constructor(kind: 'timeout' | 'refused' | 'interrupted', message: string) {
+  readonly phase: 'connect' | 'greeting';
+  constructor(kind: 'timeout' | 'refused' | 'interrupted', message: string, phase: 'connect' | 'greeting' = 'connect') {
     super('ERR_CONNECT', message);
     this.kind = kind;
+    this.phase = phase;
   }
 }
+
+/** A reset (not a refusal) during connect: the server accepted, then dropped the connection. */
+const ACCEPTED_THEN_DROPPED = new Set(['ECONNRESET', 'EPIPE']);
 
 export const tcpConnector: Connector = (target) =>
   new Promise<Socket>((resolve, reject) => {
@@ -50,8 +60,10 @@ export const tcpConnector: Connector = (target) =>
       } else resolve(socket);
     };
     const onConnect = (): void => settle(null);
-    const onError = (error: NodeJS.ErrnoException): void =>
-      settle(new ConnectError('refused', describeSocketError(error)));
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const phase = ACCEPTED_THEN_DROPPED.has(error.code ?? '') ? 'greeting' : 'connect';
+      settle(new ConnectError('refused', describeSocketError(error), phase));
+    };
     const onAbort = (): void => {
       const why = stopReason(target.signal);
       settle(new ConnectError(why.kind, why.message));
