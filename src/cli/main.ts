@@ -142,6 +142,11 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
   try {
     return await run(settings, report, controller.signal, () => signalled);
   } catch (error) {
+    if (signalled) {
+      // Whatever start-up step the signal cut short: an interrupt before any session.
+      const message = 'interrupted before any session started';
+      return failedStart(report, { kind: 'interrupted', message }, exitCodeForSignal(signalled), false);
+    }
     const { status, kind } = classify(error);
     const message = (error as Error)?.message ?? String(error);
     if (kind === null) {
