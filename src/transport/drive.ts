@@ -150,7 +150,8 @@ class Driver {
   private readonly onAbort = (): void => {
     if (this.finished) return;
     clearTimeout(this.delayTimer);
-    if (!this.socket.destroyed && this.socket.writable) {
+    // No plaintext QUIT into a TLS handshake under way.
+    if (this.session.state !== 'handshake' && !this.socket.destroyed && this.socket.writable) {
       this.trace('->', 'QUIT');
       this.socket.write('QUIT\r\n');
     }
