@@ -1,7 +1,8 @@
 // Error classes of etrn: one base class with a stable `code`, subclasses for
 // the caller's mistakes (usage, configuration) and for the peer's (protocol).
-// Session failures against a server are reported as results, not thrown; see
-// run.ts.
+// The transport's errors (connect, TLS, host not found, deadline) extend the
+// same base in src/transport/. Session failures against a server are
+// reported as results, not thrown; see run.ts.
 
 /** Stable machine-readable error codes. */
 export type EtrnErrorCode =
@@ -9,7 +10,12 @@ export type EtrnErrorCode =
   | 'ERR_INVALID_NAME'
   | 'ERR_CONFIG'
   | 'ERR_PROTOCOL'
-  | 'ERR_LOCAL_PROTOCOL';
+  | 'ERR_LOCAL_PROTOCOL'
+  | 'ERR_CONNECT'
+  | 'ERR_TLS'
+  | 'ERR_HOST_NOT_FOUND'
+  | 'ERR_DEADLINE'
+  | 'ERR_OUTPUT';
 
 /**
  * Quotes text for a one-line message: JSON string syntax, with DEL, C1
@@ -36,12 +42,14 @@ export class UsageError extends EtrnError {
   }
 }
 
-/** A node or server name that cannot be sent (exit 64). `input` is the offending text. */
+/** A node or server name that cannot be sent (exit 64). `input` is the offending text, `reason` why. */
 export class InvalidNameError extends EtrnError {
   readonly input: string;
+  readonly reason: string;
   constructor(input: string, reason: string) {
     super('ERR_INVALID_NAME', `invalid name ${quote(input)}: ${reason}`);
     this.input = input;
+    this.reason = reason;
   }
 }
 
@@ -68,5 +76,12 @@ export class RemoteProtocolError extends EtrnError {
 export class LocalProtocolError extends EtrnError {
   constructor(message: string) {
     super('ERR_LOCAL_PROTOCOL', message);
+  }
+}
+
+/** The result could not be written (stdout closed or full: exit 74). */
+export class OutputError extends EtrnError {
+  constructor(message: string) {
+    super('ERR_OUTPUT', message);
   }
 }

@@ -57,7 +57,11 @@ export interface EtrnOptions {
   readonly mta?: 'auto' | Mta | undefined;
   /** Whole-run deadline: sessions still running then are ended (kind "timeout"). */
   readonly deadlineMs?: number | undefined;
-  /** Sessions at once. Default 16. */
+  /**
+   * Sessions at once. Default: from the open-file limit, half of it less 32
+   * for other files, within 16..1000 (1000 with `ulimit -n` 20000, 496 with
+   * 1024), so that servers that never answer hold up no others.
+   */
   readonly jobs?: number | undefined;
   /** Most ETRN commands in one session. Default 8. */
   readonly perSession?: number | undefined;
@@ -82,6 +86,5 @@ export const defaults = Object.freeze({
   timeoutMs: 30_000,
   delayMs: 0,
   retries: 0,
-  jobs: 16,
   perSession: 8,
 });

@@ -51,6 +51,32 @@ function checkDuration(name: string, value: number | undefined, allowZero: boole
  * ConfigError.
  */
 export async function plan(options: EtrnOptions): Promise<Plan> {
+  const targets = checkOptions(options);
+  const tlsCa = options.tlsCaFile === undefined ? undefined : await readTlsCa(options.tlsCaFile);
+  const parsed = targets.map((t) => ({ server: parseServer(t.server), nodes: normalizeNodes(t.nodes ?? []) }));
+  // This host's name is looked up only when needed (no --helo, or discovery).
+  let fqdn = options.fqdn;
+  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn());
+  const heloName = normalizeDomain(options.heloName ?? (await hostName()), 'EHLO name');
+  const discovery = new DiscoveryOnce(options, hostName);
+  const sessions: SessionPlan[] = [];
+  for (const target of parsed) {
+    const nodes = target.nodes.length > 0 ? target.nodes : await discovery.nodes();
+    const port = target.server.port ?? options.port ?? defaults.port;
+    sessions.push(...splitSessions(target.server.host, port, nodes, options.perSession ?? defaults.perSession));
+  }
+  return {
+    sessions,
+    discoveredFrom: discovery.mta,
+    tlsCa,
+    bootCheck: options.bootCheck ?? discovery.used,
+    heloName,
+    warnings: discovery.warnings,
+  };
+}
+
+/** Checks every option that needs no file or name lookup; returns the targets. */
+function checkOptions(options: EtrnOptions): readonly EtrnTarget[] {
   checkInteger('port', options.port, 1, 65535);
   checkInteger('local port', options.localPort, 1, 65535);
   checkInteger('jobs', options.jobs, 1, 10_000);
@@ -69,7 +95,6 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
       throw new UsageError(`too many client-hosts for ${t.server}: ${t.nodes!.length} (at most ${MAX_NODES_PER_SERVER})`);
     }
   }
-
   const tlsModes: readonly string[] = ['off', 'opportunistic', 'required', 'implicit'];
   if (options.tls !== undefined && !tlsModes.includes(options.tls)) {
     throw new UsageError(`TLS mode must be one of ${tlsModes.join(', ')}`);
@@ -80,59 +105,60 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     if (options.auth.user === '' || bad.test(options.auth.user)) throw new UsageError('AUTH user name is empty or has control characters');
     if (options.auth.password === '' || options.auth.password.includes('\u0000')) throw new UsageError('AUTH password is empty or has a NUL byte');
   }
-  let tlsCa: string | undefined;
-  if (options.tlsCaFile !== undefined) {
-    try {
-      tlsCa = await readFile(options.tlsCaFile, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`cannot read TLS trust anchors: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, options.tlsCaFile);
-    }
-    if (!tlsCa.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('no PEM certificate in TLS trust anchors', options.tlsCaFile);
-  }
-  const parsed = targets.map((t) => ({ server: parseServer(t.server), nodes: normalizeNodes(t.nodes ?? []) }));
-  // This host's name is looked up only when needed (no --helo, or discovery).
-  let fqdn = options.fqdn;
-  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn());
-  const heloName = normalizeDomain(options.heloName ?? (await hostName()), 'EHLO name');
-  const warnings: string[] = [];
-  let discovered: string[] | undefined;
-  let discoveredFrom: Mta | null = null;
-  const discover = async (): Promise<string[]> => {
-    if (discovered) return discovered;
-    const found = await discoverNodes(options, await hostName());
-    warnings.push(...found.warnings);
-    discoveredFrom = found.mta;
-    discovered = found.nodes;
-    return discovered;
-  };
+  return targets;
+}
 
-  const perSession = options.perSession ?? defaults.perSession;
-  const sessions: SessionPlan[] = [];
-  let usesDiscovery = false;
-  for (const target of parsed) {
-    let nodes = target.nodes;
-    if (nodes.length === 0) {
-      usesDiscovery = true;
-      nodes = await discover();
-    }
-    const port = target.server.port ?? options.port ?? defaults.port;
-    const base = formatHostPort(target.server.host, port);
-    // As few sessions as --per-session allows, with the nodes spread evenly
-    // (10 nodes at 8 per session: 5 + 5, not 8 + 2), so the longest session,
-    // which sets the wall time, is as short as it can be.
-    const chunks = Math.ceil(nodes.length / perSession);
-    const bounds = (i: number): number => Math.round((i * nodes.length) / chunks);
-    for (let i = 0; i < chunks; i++) {
-      sessions.push({
-        server: target.server.host,
-        host: target.server.host,
-        port,
-        nodes: nodes.slice(bounds(i), bounds(i + 1)),
-        label: chunks > 1 ? `${base}#${i + 1}` : base,
-      });
-    }
+/** The PEM trust anchors of --tls-ca. */
+async function readTlsCa(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read TLS trust anchors: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, file);
   }
-  return { sessions, discoveredFrom, tlsCa, bootCheck: options.bootCheck ?? usesDiscovery, heloName, warnings };
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('no PEM certificate in TLS trust anchors', file);
+  return pem;
+}
+
+/** Discovery, run at most once per plan however many targets need it. */
+class DiscoveryOnce {
+  used = false;
+  mta: Mta | null = null;
+  readonly warnings: string[] = [];
+  private found: string[] | undefined;
+
+  constructor(
+    private readonly options: EtrnOptions,
+    private readonly hostName: () => Promise<string>,
+  ) {}
+
+  async nodes(): Promise<string[]> {
+    this.used = true;
+    if (this.found) return this.found;
+    const found = await discoverNodes(this.options, await this.hostName());
+    this.warnings.push(...found.warnings);
+    this.mta = found.mta;
+    this.found = found.nodes;
+    return found.nodes;
+  }
+}
+
+/**
+ * As few sessions as --per-session allows, with the nodes spread evenly
+ * (10 nodes at 8 per session: 5 + 5, not 8 + 2), so the longest session,
+ * which sets the wall time, is as short as it can be.
+ */
+function splitSessions(host: string, port: number, nodes: readonly string[], perSession: number): SessionPlan[] {
+  const base = formatHostPort(host, port);
+  const chunks = Math.ceil(nodes.length / perSession);
+  const bounds = (i: number): number => Math.round((i * nodes.length) / chunks);
+  return Array.from({ length: chunks }, (_, i) => ({
+    server: host,
+    host,
+    port,
+    nodes: nodes.slice(bounds(i), bounds(i + 1)),
+    label: chunks > 1 ? `${base}#${i + 1}` : base,
+  }));
 }
 
 /** The names this host accepts mail for, from the MTA `options.mta` names (or the one installed). */
@@ -169,7 +195,7 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
 /** The ETRN commands a plan would send, as the dry run reports them. */
 export function dryRunResult(p: Plan): EtrnResult {
   return summarize(
-    p.sessions.map((s) => emptySession(s, null, s.nodes.map((node) => ({ node, ok: null })))),
+    p.sessions.map((s) => emptySession(s, null, s.nodes.map((node) => ({ node, ok: null, sent: false })))),
     p.warnings,
   );
 }
@@ -183,6 +209,6 @@ export function emptySession(s: SessionPlan, error: SessionResult['error'], node
     authenticated: false,
     etrnAdvertised: null,
     error,
-    nodes: nodes ?? s.nodes.map((node) => ({ node, ok: false })),
+    nodes: nodes ?? s.nodes.map((node) => ({ node, ok: false, sent: false })),
   };
 }

@@ -1,6 +1,11 @@
 // The result of a run: the same shape as the CLI's --json document
 // (../shared/spec/etrn-cli.md, "JSON output"), plus the per-session status.
+// Facts stay fields (phase, reply, sent); sentences are made by the printer.
 import type { ErrorKind } from './protocol/outcome.js';
+import type { SessionPhase } from './protocol/session.js';
+import type { TlsInfo } from './transport/tls.js';
+
+export type { TlsInfo } from './transport/tls.js';
 import { exitCodeForKind, exitCodeForNodeReply, worstExitCode } from './protocol/outcome.js';
 
 export interface NodeResult {
@@ -11,18 +16,35 @@ export interface NodeResult {
   readonly text?: string;
   /** true: accepted (2xx); false: refused, failed, or never answered; null: dry run. */
   readonly ok: boolean | null;
+  /** Whether the ETRN command was written to the connection. */
+  readonly sent: boolean;
 }
 
-export interface TlsInfo {
-  readonly version: string;
-  readonly cipher: string;
-  readonly verified: boolean;
+/** A server's reply as the result shows it. */
+export interface ReplyResult {
+  readonly code: number;
+  readonly enhanced: string | null;
+  readonly text: string;
 }
 
 export interface SessionError {
   readonly kind: ErrorKind;
+  /** What went wrong, without where (see `phase`). */
+  readonly message: string;
+  /** Where the session failed: connect (before SMTP), greeting, ehlo, ..., quit. */
+  readonly phase: SessionPhase;
+  /** The server's reply that ended the session, when there was one. */
+  readonly reply: ReplyResult | null;
+}
+
+/** Why a run failed before any session (usage, configuration, interrupt, output). */
+export interface RunError {
+  readonly kind: 'usage' | 'config' | 'interrupted' | 'io';
   readonly message: string;
 }
+
+/** The version of the JSON document; changes only when a field changes meaning or goes away. */
+export const SCHEMA_VERSION = 1;
 
 export interface SessionResult {
   /** server-host as given (A-label form). */
@@ -40,6 +62,8 @@ export interface SessionResult {
 
 export interface EtrnResult {
   readonly ok: boolean;
+  /** Set when the run failed before any session; `sessions` is then empty. */
+  readonly error?: RunError | null | undefined;
   /** sysexits.h status: the most severe over all sessions and nodes. */
   readonly exitCode: number;
   readonly sessions: readonly SessionResult[];
@@ -62,11 +86,18 @@ export function summarize(sessions: readonly SessionResult[], warnings: readonly
   return { ok: exitCode === 0, exitCode, sessions, warnings };
 }
 
+/** The result of a run that stopped before any session. */
+export function failedRun(error: RunError, exitCode: number): EtrnResult {
+  return { ok: false, exitCode, error, sessions: [], warnings: [] };
+}
+
 /** The result as the --json document (exactly the spec's fields). */
 export function toJson(result: EtrnResult): string {
   const doc = {
+    schemaVersion: SCHEMA_VERSION,
     ok: result.ok,
     exitCode: result.exitCode,
+    error: result.error ?? null,
     sessions: result.sessions.map((s) => ({
       server: s.server,
       port: s.port,
@@ -75,7 +106,7 @@ export function toJson(result: EtrnResult): string {
       authenticated: s.authenticated,
       etrnAdvertised: s.etrnAdvertised,
       error: s.error,
-      nodes: s.nodes,
+      nodes: s.nodes.map((n) => ({ node: n.node, sent: n.sent, code: n.code, enhanced: n.enhanced, text: n.text, ok: n.ok })),
     })),
   };
   return JSON.stringify(doc, null, 2);

@@ -1,6 +1,7 @@
 // The library entry point: plan (plan.ts), run the boot check, then run
 // every session with bounded concurrency (session-runner.ts) and collect
 // one result per session. A failing server is a result, never a rejection.
+import { setMaxListeners } from 'node:events';
 import type { ErrorKind } from './protocol/outcome.js';
 import { type EtrnOptions, defaults } from './options.js';
 import { type Plan, dryRunResult, emptySession, plan } from './plan.js';
@@ -8,9 +9,11 @@ import { type EtrnResult, summarize } from './result.js';
 import { type SessionContext, runWithRetries } from './session-runner.js';
 import { DeadlineReached, stopReason } from './transport/abort.js';
 import { waitForLocalMta } from './transport/boot-check.js';
-import { formatSeconds, tcpConnector } from './transport/connect.js';
+import { type Connector, tcpConnector } from './transport/connect.js';
 import type { TraceDirection } from './transport/drive.js';
+import { defaultJobs } from './transport/fd-limit.js';
 import { type ResolvedAddress, systemResolver } from './transport/resolve.js';
+import { formatSeconds } from './transport/seconds.js';
 
 export * from './options.js';
 export { dryRunResult, plan } from './plan.js';
@@ -26,6 +29,8 @@ export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
 export async function runPlan(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
   // One signal for both ways a run is cut short: the caller's, the deadline.
   const stop = new AbortController();
+  // Every open session listens to it: hundreds at once are expected.
+  setMaxListeners(0, stop.signal);
   const forward = (): void => stop.abort(options.signal?.reason);
   if (options.signal?.aborted) forward();
   options.signal?.addEventListener('abort', forward, { once: true });
@@ -41,35 +46,46 @@ export async function runPlan(p: Plan, options: EtrnOptions): Promise<EtrnResult
   }
 }
 
+type Tracer = SessionContext['trace'];
+
 async function execute(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
   const connector = options.connector ?? tcpConnector;
-  const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
-  const trace = (session: string) => (direction: TraceDirection, text: string) =>
+  const trace: Tracer = (session) => (direction: TraceDirection, text: string) =>
     options.onTrace?.({ session, direction, text });
-
   if (p.bootCheck) {
-    const localPort = options.localPort ?? defaults.localPort;
-    const waitMs = options.bootWaitMs ?? defaults.bootWaitMs;
-    const boot = await waitForLocalMta({
-      port: localPort,
-      waitMs,
-      timeoutMs,
-      connector,
-      signal: options.signal,
-      trace: trace(`localhost:${localPort}`),
-    });
-    if (!boot.ok) {
-      const stopped = options.signal?.aborted ? stopReason(options.signal) : null;
-      const error = {
-        kind: (stopped ? stopped.kind : 'timeout') as ErrorKind,
-        message: stopped
-          ? `${stopped.message} during the boot check; server not contacted`
-          : `local MTA on localhost:${localPort} did not answer with 220 within ${formatSeconds(waitMs)} (${boot.reason}); server not contacted`,
-      };
-      return summarize(p.sessions.map((s) => emptySession(s, error)), p.warnings);
-    }
+    const failed = await bootCheck(p, options, connector, trace);
+    if (failed) return failed;
   }
+  const context = sessionContext(p, options, connector, trace);
+  const retries = options.retries ?? defaults.retries;
+  const sessions = await mapConcurrent(p.sessions, options.jobs ?? defaultJobs(), (s) => runWithRetries(s, context, retries));
+  return summarize(sessions, p.warnings);
+}
 
+/** Waits for the local MTA; the run's result when it never came up (or the run was stopped), else null. */
+async function bootCheck(p: Plan, options: EtrnOptions, connector: Connector, trace: Tracer): Promise<EtrnResult | null> {
+  const localPort = options.localPort ?? defaults.localPort;
+  const waitMs = options.bootWaitMs ?? defaults.bootWaitMs;
+  const boot = await waitForLocalMta({
+    port: localPort,
+    waitMs,
+    timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
+    connector,
+    signal: options.signal,
+    trace: trace(`localhost:${localPort}`),
+  });
+  if (boot.ok) return null;
+  const stopped = options.signal?.aborted ? stopReason(options.signal) : null;
+  const kind: ErrorKind = stopped ? stopped.kind : 'timeout';
+  const message = stopped
+    ? `${stopped.message} during the boot check; server not contacted`
+    : `local MTA on localhost:${localPort} did not answer with 220 within ${formatSeconds(waitMs)} (${boot.reason}); server not contacted`;
+  const error = { kind, message, phase: 'connect', reply: null } as const;
+  return summarize(p.sessions.map((s) => emptySession(s, error)), p.warnings);
+}
+
+/** What every session shares: transport, resolver cache, settings. */
+function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, trace: Tracer): SessionContext {
   const resolver = options.resolver ?? systemResolver;
   const lookups = new Map<string, Promise<ResolvedAddress[]>>();
   const resolve = (host: string): Promise<ResolvedAddress[]> => {
@@ -80,11 +96,11 @@ async function execute(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
     }
     return found;
   };
-  const context: SessionContext = {
+  return {
     heloName: p.heloName,
     connector,
     resolve,
-    timeoutMs,
+    timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
     delayMs: options.delayMs ?? defaults.delayMs,
     force: options.force ?? false,
     tlsMode: options.tls ?? 'opportunistic',
@@ -99,11 +115,6 @@ async function execute(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
     signal: options.signal,
     trace,
   };
-  const retries = options.retries ?? defaults.retries;
-  const sessions = await mapConcurrent(p.sessions, options.jobs ?? defaults.jobs, (s) =>
-    runWithRetries(s, context, retries),
-  );
-  return summarize(sessions, p.warnings);
 }
 
 /** Maps with at most `limit` calls running at once, keeping the input order. */

@@ -1,18 +1,20 @@
 // Running one planned session: resolve the server (once per host), connect
-// to each address in turn, optionally start implicit TLS, drive the SMTP
-// dialogue, retry once in clear after a failed opportunistic handshake, and
+// to each address in turn, hand the connection to the transport's dialogue
+// (TLS in every variant lives there), turn the session into a result, and
 // retry temporary failures (--retries) for the nodes not yet accepted.
 import { type Socket, isIP } from 'node:net';
 import { formatHostPort } from './names/server.js';
 import { ExitCode, exitCodeForKind, exitCodeForNodeReply } from './protocol/outcome.js';
-import type { ReplyLimits } from './protocol/reply.js';
+import { type Reply, type ReplyLimits, replyText } from './protocol/reply.js';
 import { type AuthOptions, EtrnSession, type TlsMode } from './protocol/session.js';
-import type { NodeResult, SessionResult, TlsInfo } from './result.js';
+import type { NodeResult, ReplyResult, SessionError, SessionResult } from './result.js';
 import { type SessionPlan, emptySession } from './plan.js';
 import { pause, stopReason } from './transport/abort.js';
-import { ConnectError, type Connector, formatSeconds } from './transport/connect.js';
-import { type TraceDirection, driveSession } from './transport/drive.js';
+import { ConnectError, type Connector } from './transport/connect.js';
+import { type DialogueResult, type DialogueSettings, converse } from './transport/dialogue.js';
+import type { Trace, TraceDirection } from './transport/drive.js';
 import { HostNotFoundError, type ResolvedAddress } from './transport/resolve.js';
+import { formatSeconds } from './transport/seconds.js';
 import type { TlsSettings } from './transport/tls.js';
 
 export interface SessionContext {
@@ -58,108 +60,109 @@ export async function runWithRetries(s: SessionPlan, ctx: SessionContext, retrie
   return result;
 }
 
-/** One SMTP session: resolve, connect (each address in turn), drive the protocol. */
+/** A failure before the SMTP dialogue (phase "connect", or "greeting" for a connection reset as it opened). */
+function beforeDialogue(kind: SessionError['kind'], message: string, phase: SessionError['phase'] = 'connect'): SessionError {
+  return { kind, message, phase, reply: null };
+}
+
+/** One SMTP session: resolve, connect (each address in turn), talk. */
 async function runSession(s: SessionPlan, ctx: SessionContext): Promise<SessionResult> {
-  const trace = ctx.trace(s.label);
   if (ctx.signal?.aborted) {
     const why = stopReason(ctx.signal);
-    return emptySession(s, { kind: why.kind, message: `${why.message} before the session started` });
+    return emptySession(s, beforeDialogue(why.kind, `${why.message} before the session started`));
   }
   let addresses: ResolvedAddress[];
   try {
     addresses = await ctx.resolve(s.host);
   } catch (error) {
     const message = error instanceof HostNotFoundError ? error.message : String(error);
-    return emptySession(s, { kind: 'nohost', message });
+    return emptySession(s, beforeDialogue('nohost', message));
   }
+  const connected = await connectToAny(s, ctx, addresses);
+  if (connected instanceof ConnectError) return emptySession(s, beforeDialogue(connected.kind, connected.message, connected.phase));
+  const { socket, address } = connected;
+  const dialogue = await converse(socket, dialogueSettings(s, ctx, address), ctx.tlsMode);
+  return toResult(s, address, dialogue);
+}
+
+/** Connects to the first address that answers; the last error when none does. */
+async function connectToAny(
+  s: SessionPlan,
+  ctx: SessionContext,
+  addresses: readonly ResolvedAddress[],
+): Promise<{ socket: Socket; address: string } | ConnectError> {
+  const trace = ctx.trace(s.label);
   let lastError: ConnectError | null = null;
   for (const { address } of addresses) {
     const where = formatHostPort(address, s.port);
     trace('==', `connecting to ${s.host === address ? where : `${s.host} [${address}]:${s.port}`}`);
-    let socket;
     try {
-      socket = await ctx.connector({
+      const socket = await ctx.connector({
         host: address,
         port: s.port,
         localAddress: ctx.sourceAddress,
         timeoutMs: ctx.timeoutMs,
         signal: ctx.signal,
       });
+      trace('==', `connected to ${where}`);
+      return { socket, address };
     } catch (error) {
       lastError = error instanceof ConnectError ? error : new ConnectError('refused', String(error));
       trace('==', `${where}: ${lastError.message}`);
       if (lastError.kind === 'interrupted') break;
-      continue;
     }
-    trace('==', `connected to ${where}`);
-    return speak(s, ctx, socket, address, ctx.tlsMode);
   }
-  const error = lastError ?? new ConnectError('refused', 'no address to connect to');
-  const message = addresses.length > 1 ? `${error.message} (all ${addresses.length} addresses tried)` : error.message;
-  return emptySession(s, { kind: error.kind, message: `${message} (while connecting)` });
+  if (!lastError) return new ConnectError('refused', 'no address to connect to');
+  if (addresses.length < 2) return lastError;
+  return new ConnectError(lastError.kind, `${lastError.message} (all ${addresses.length} addresses tried)`, lastError.phase);
 }
 
-/** Runs the SMTP dialogue on a connected socket; retries once in clear when opportunistic TLS fails. */
-async function speak(
-  s: SessionPlan,
-  ctx: SessionContext,
-  socket: Socket,
-  address: string,
-  tlsMode: TlsMode,
-): Promise<SessionResult> {
-  const trace = ctx.trace(s.label);
-  let tlsInfo: TlsInfo | null = null;
-  const tlsHost = isIP(s.host) ? address : s.host;
-  if (tlsMode === 'implicit') {
-    const tls = await import('./transport/tls.js');
-    try {
-      const secured = await tls.upgradeToTls(socket, tlsHost, ctx.tls, ctx.timeoutMs, ctx.signal);
-      tlsInfo = tls.tlsInfo(secured);
-      trace('==', `TLS established: ${tlsInfo.version} ${tlsInfo.cipher}, certificate ${tlsInfo.verified ? 'verified' : 'not verified'}`);
-      socket = secured;
-    } catch (error) {
-      return { ...emptySession(s, { kind: 'tls', message: `${(error as Error).message} (while starting implicit TLS)` }), address };
-    }
-  }
-  const session = new EtrnSession({
-    heloName: ctx.heloName,
-    nodes: s.nodes,
-    force: ctx.force,
-    delayMs: ctx.delayMs,
-    tls: tlsMode,
-    auth: ctx.auth,
-  });
-  const driven = await driveSession(socket, session, {
+function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string): DialogueSettings {
+  const trace: Trace = ctx.trace(s.label);
+  return {
+    connector: ctx.connector,
+    address,
+    port: s.port,
+    localAddress: ctx.sourceAddress,
     timeoutMs: ctx.timeoutMs,
-    limits: ctx.replyLimits,
     signal: ctx.signal,
     trace,
-    tlsHost,
+    tlsHost: isIP(s.host) ? address : s.host,
     tls: ctx.tls,
-    tlsInfo,
-  });
-  const failure = session.error;
-  if (failure?.kind === 'tls' && driven.handshakeFailed && tlsMode === 'opportunistic') {
-    // What MTAs do: a failed opportunistic handshake is retried once in clear.
-    trace('==', 'opportunistic TLS failed; reconnecting without TLS');
-    let again: Socket;
-    try {
-      again = await ctx.connector({ host: address, port: s.port, localAddress: ctx.sourceAddress, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
-    } catch (error) {
-      const e = error instanceof ConnectError ? error : new ConnectError('refused', String(error));
-      return { ...emptySession(s, { kind: e.kind, message: `${e.message} (while reconnecting without TLS)` }), address };
-    }
-    trace('==', `connected to ${formatHostPort(address, s.port)}`);
-    return speak(s, ctx, again, address, 'off');
+    newSession: (tlsMode) =>
+      new EtrnSession({
+        heloName: ctx.heloName,
+        nodes: s.nodes,
+        force: ctx.force,
+        delayMs: ctx.delayMs,
+        tls: tlsMode,
+        auth: ctx.auth,
+        replyLimits: ctx.replyLimits,
+        onLine: (line) => trace('<-', line),
+      }),
+  };
+}
+
+function replyResult(reply: Reply | null): ReplyResult | null {
+  return reply && { code: reply.code, enhanced: reply.enhanced, text: replyText(reply) };
+}
+
+/** The session's facts as a result: fields, not sentences. */
+function toResult(s: SessionPlan, address: string, dialogue: DialogueResult): SessionResult {
+  if (dialogue.failure) {
+    const { kind, phase, message } = dialogue.failure;
+    return { ...emptySession(s, { kind, phase, message, reply: null }), address };
   }
+  const { session, tls } = dialogue;
+  const failure = session.error;
   return {
     server: s.server,
     port: s.port,
     address,
-    tls: driven.tls,
+    tls,
     authenticated: session.authenticated,
     etrnAdvertised: session.etrnAdvertised,
-    error: failure ? { kind: failure.kind, message: `${failure.message} (while ${failure.phase})` } : null,
+    error: failure && { kind: failure.kind, message: failure.message, phase: failure.phase, reply: replyResult(failure.reply) },
     nodes: session.nodes,
   };
 }

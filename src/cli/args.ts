@@ -213,18 +213,20 @@ Options:
       --auth-cleartext     allow AUTH on a connection without TLS
       --force              send ETRN even if the server does not advertise it
   -n, --dry-run            print the sessions and commands, contact nothing
-      --json               print one JSON document on stdout
+      --json               print one JSON document on stdout (on every exit)
   -q, --quiet              print nothing but errors
       --syslog             also log each result to syslog (facility mail)
       --mta MTA            where discovery asks for names: auto (default),
                            sendmail, postfix (postconf) or exim (exim -bP)
       --sendmail-cf FILE   where discovery reads class w (default /etc/mail/sendmail.cf)
-  -j, --jobs N             sessions run at once (default 16)
+  -j, --jobs N             sessions run at once (default: half of the
+                           open-file limit less 32, within 16..1000)
       --per-session N      most ETRN commands in one session (default 8)
   -h, --help               show this help
   -V, --version            show the version
 
 Exit status: 0 all accepted, 64 usage, 68 no such host, 69 unavailable or
-refused, 70 internal error, 75 temporary failure, 76 protocol error,
-77 authentication failed, 78 configuration error, 130/143 interrupted.
+refused, 70 internal error, 74 output not written, 75 temporary failure,
+76 protocol error, 77 authentication failed, 78 configuration error,
+130/143 interrupted.
 `;

@@ -2,32 +2,42 @@
 // the sysexits.h status. Thin by design; everything else is in the library.
 // Only argument parsing is loaded up front; the library is imported once
 // the command line is known to need it, so --help and --version start fast.
-import { ConfigError, EtrnError } from '../errors.js';
-import { ExitCode } from '../protocol/outcome.js';
+// With --json, every exit prints one document, a failed start included.
+import { EtrnError } from '../errors.js';
+import { ExitCode, exitCodeForSignal } from '../protocol/outcome.js';
+import type { EtrnResult, RunError } from '../result.js';
 import { version } from '../version.js';
 import { type CliSettings, helpText, parseCommandLine } from './args.js';
-import type { EtrnOptions, EtrnTarget, TraceEvent } from '../run.js';
+import type { EtrnOptions, EtrnTarget, Plan, TraceEvent } from '../run.js';
+import { Stdout } from './stdout.js';
 import type { Severity, SyslogWriter } from './syslog.js';
 
-function exitStatusFor(error: unknown): number {
-  if (error instanceof ConfigError) return ExitCode.CONFIG;
-  if (error instanceof EtrnError) return ExitCode.USAGE;
-  return 70; // EX_SOFTWARE
+/** How an error that stopped the run is reported: its exit status and JSON kind (none: internal error, 70). */
+function classify(error: unknown): { status: number; kind: RunError['kind'] | null } {
+  const code = error instanceof EtrnError ? error.code : null;
+  if (code === 'ERR_CONFIG') return { status: ExitCode.CONFIG, kind: 'config' };
+  if (code === 'ERR_USAGE' || code === 'ERR_INVALID_NAME') return { status: ExitCode.USAGE, kind: 'usage' };
+  if (code === 'ERR_OUTPUT') return { status: ExitCode.IOERR, kind: 'io' };
+  return { status: ExitCode.SOFTWARE, kind: null };
 }
-
-const signalStatus = (signal: NodeJS.Signals): number => 128 + (signal === 'SIGINT' ? 2 : 15);
 
 /** Where output lines go: the terminal (unless -q / --json) and, with --syslog, the system log. */
 class Reporter {
   constructor(
-    private readonly settings: CliSettings,
+    private readonly settings: Pick<CliSettings, 'quiet' | 'json'>,
     private readonly syslog: SyslogWriter | null,
+    readonly stdout: Stdout,
   ) {}
 
   /** A result or note: stdout, unless -q or --json. */
   info(lines: readonly string[]): void {
-    if (!this.settings.quiet && !this.settings.json && lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    if (!this.settings.quiet && !this.settings.json && lines.length > 0) this.stdout.write(`${lines.join('\n')}\n`);
     this.log('info', lines);
+  }
+
+  /** The --json document. */
+  json(result: EtrnResult, toJson: (r: EtrnResult) => string): void {
+    if (this.settings.json) this.stdout.write(`${toJson(result)}\n`);
   }
 
   warning(lines: readonly string[]): void {
@@ -67,46 +77,83 @@ async function loadTargets(settings: CliSettings): Promise<{ targets: EtrnTarget
   return { targets: [{ server: settings.server!, nodes: settings.nodes }], source: 'command line' };
 }
 
+/** Whether the command line asks for JSON, read even when it does not parse. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** A run that stopped before any session: the message on stderr and, with --json, the document. */
+async function failedStart(report: Reporter, error: RunError, status: number, usageHint: boolean): Promise<number> {
+  report.fatal([`etrn: ${error.message}`, ...(usageHint ? ["Try 'etrn --help' for more information."] : [])]);
+  const { failedRun, toJson } = await import('../result.js');
+  report.json(failedRun(error, status), toJson);
+  return status;
+}
+
+/** The status, unless stdout could not take the output: then 74 with a message. */
+async function checkedStatus(stdout: Stdout, status: number): Promise<number> {
+  const failure = await stdout.flushed();
+  if (!failure) return status;
+  process.stderr.write(`etrn: cannot write to stdout: ${failure.code ?? failure.message}\n`);
+  return ExitCode.IOERR;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   // A reader that goes away (etrn ... | head -1) must not crash etrn.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  const stdout = new Stdout();
+  const status = await start(argv, stdout);
+  return checkedStatus(stdout, status);
+}
+
+async function start(argv: readonly string[], stdout: Stdout): Promise<number> {
   let settings: CliSettings;
   try {
     settings = parseCommandLine(argv);
   } catch (error) {
-    process.stderr.write(`etrn: ${(error as Error).message}\nTry 'etrn --help' for more information.\n`);
-    return ExitCode.USAGE;
+    const report = new Reporter({ quiet: false, json: wantsJson(argv) }, null, stdout);
+    return failedStart(report, { kind: 'usage', message: (error as Error).message }, ExitCode.USAGE, true);
   }
-  if (settings.help) {
-    process.stdout.write(helpText);
-    return ExitCode.OK;
-  }
-  if (settings.version) {
-    process.stdout.write(`etrn ${version()}\n`);
+  if (settings.help || settings.version) {
+    stdout.write(settings.help ? helpText : `etrn ${version()}\n`);
     return ExitCode.OK;
   }
   if (settings.server === undefined && !settings.defaults && settings.etrnHosts === undefined) {
-    process.stderr.write(`etrn: no server-host given\nTry 'etrn --help' for more information.\n`);
-    return ExitCode.USAGE;
+    const report = new Reporter(settings, null, stdout);
+    return failedStart(report, { kind: 'usage', message: 'no server-host given' }, ExitCode.USAGE, true);
   }
+  return runWithSignals(settings, stdout);
+}
 
+/** Runs with SIGINT/SIGTERM turned into an abort (a second one stops at once) and syslog open. */
+async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<number> {
   const controller = new AbortController();
   let signalled: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (signalled) process.exit(signalStatus(signal)); // a second signal: stop now
+    if (signalled) process.exit(exitCodeForSignal(signal)); // a second signal: stop now
     signalled = signal;
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const syslog = settings.syslog ? (await import('./syslog.js')).openSyslog() : null;
-  const report = new Reporter(settings, syslog);
+  const report = new Reporter(settings, syslog, stdout);
   try {
     return await run(settings, report, controller.signal, () => signalled);
   } catch (error) {
-    const known = error instanceof EtrnError;
-    report.fatal([`etrn: ${known ? '' : 'internal error: '}${(error as Error)?.message ?? String(error)}`]);
-    return exitStatusFor(error);
+    if (signalled) {
+      // Whatever start-up step the signal cut short: an interrupt before any session.
+      const message = 'interrupted before any session started';
+      return failedStart(report, { kind: 'interrupted', message }, exitCodeForSignal(signalled), false);
+    }
+    const { status, kind } = classify(error);
+    const message = (error as Error)?.message ?? String(error);
+    if (kind === null) {
+      report.fatal([`etrn: internal error: ${message}`]);
+      return status;
+    }
+    return failedStart(report, { kind, message }, status, false);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -115,31 +162,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function run(
+/** The SMTP AUTH settings, with the secret from the environment or --auth-password-file. */
+async function authOptions(settings: CliSettings, report: Reporter): Promise<EtrnOptions['auth']> {
+  if (settings.authUser === undefined) return undefined;
+  const { findSecret } = await import('../config/secret.js');
+  const secret = await findSecret(settings.authPasswordFile, process.env);
+  if (secret.warning) report.warning([secret.warning]);
+  return { user: settings.authUser, password: secret.password, allowCleartext: settings.authCleartext };
+}
+
+/** The library's options from the command line. */
+function runOptions(
   settings: CliSettings,
-  report: Reporter,
+  targets: EtrnTarget[],
+  auth: EtrnOptions['auth'],
   signal: AbortSignal,
-  signalled: () => NodeJS.Signals | null,
-): Promise<number> {
-  const [{ toJson }, { defaults, dryRunResult, plan, runPlan }, output] = await Promise.all([
-    import('../result.js'),
-    import('../run.js'),
-    import('./output.js'),
-  ]);
-  let auth;
-  if (settings.authUser !== undefined) {
-    const { findSecret } = await import('../config/secret.js');
-    const secret = await findSecret(settings.authPasswordFile, process.env);
-    if (secret.warning) report.warning([secret.warning]);
-    auth = { user: settings.authUser, password: secret.password, allowCleartext: settings.authCleartext };
-  }
-  const { targets, source } = await loadTargets(settings);
-  if (targets.length === 0) {
-    report.info([`etrn: no groups in ${source}: nothing to do`]);
-    return ExitCode.OK;
-  }
-  let multiple = false;
-  const options: EtrnOptions = {
+  onTrace: EtrnOptions['onTrace'],
+): EtrnOptions {
+  return {
     targets,
     auth,
     port: settings.port,
@@ -164,32 +204,61 @@ async function run(
     tlsServername: settings.tlsServername,
     tlsInsecure: settings.tlsInsecure,
     signal,
-    onTrace: settings.verbose
-      ? (event: TraceEvent) => process.stderr.write(`${output.formatTrace(event, multiple)}\n`)
-      : undefined,
+    onTrace,
   };
+}
+
+async function run(
+  settings: CliSettings,
+  report: Reporter,
+  signal: AbortSignal,
+  signalled: () => NodeJS.Signals | null,
+): Promise<number> {
+  const [{ toJson }, { defaults, dryRunResult, plan, runPlan }, output] = await Promise.all([
+    import('../result.js'),
+    import('../run.js'),
+    import('./output.js'),
+  ]);
+  const auth = await authOptions(settings, report);
+  const { targets, source } = await loadTargets(settings);
+  if (targets.length === 0) {
+    report.info([`etrn: no groups in ${source}: nothing to do`]);
+    return ExitCode.OK;
+  }
+  let multiple = false;
+  const onTrace = settings.verbose
+    ? (event: TraceEvent) => process.stderr.write(`${output.formatTrace(event, multiple)}\n`)
+    : undefined;
+  const options = runOptions(settings, targets, auth, signal, onTrace);
   const p = await plan(options);
   multiple = p.sessions.length > 1;
-  if (settings.verbose && p.discoveredFrom) {
-    process.stderr.write(`== discovery: names this host accepts mail for, from ${p.discoveredFrom}\n`);
+  noteDiscovery(settings, report, p);
+  const stopped = signalled();
+  if (stopped) {
+    const message = 'interrupted before any session started';
+    return failedStart(report, { kind: 'interrupted', message }, exitCodeForSignal(stopped), false);
   }
-  report.warning(p.warnings);
   if (settings.dryRun) {
     const result = dryRunResult(p);
-    if (settings.json) process.stdout.write(`${toJson(result)}\n`);
-    else {
-      const local = p.bootCheck ? `localhost:${settings.localPort ?? defaults.localPort}` : null;
-      report.info(output.formatPlan(result, p.heloName, local));
-    }
+    report.json(result, toJson);
+    report.info(output.formatPlan(result, p.heloName, p.bootCheck ? `localhost:${settings.localPort ?? defaults.localPort}` : null));
     return result.exitCode;
   }
   const finished = await runPlan(p, options);
   // Interrupted: the status says by which signal (130 SIGINT, 143 SIGTERM).
-  const stopped = signalled();
-  const result = stopped ? { ...finished, ok: false, exitCode: signalStatus(stopped) } : finished;
-  if (settings.json) process.stdout.write(`${toJson(result)}\n`);
+  const late = signalled();
+  const result = late ? { ...finished, ok: false, exitCode: exitCodeForSignal(late) } : finished;
+  report.json(result, toJson);
   const lines = output.formatResult(result);
   report.info(lines.out);
   report.error(lines.err);
   return result.exitCode;
+}
+
+/** With -v, where discovery found the names; always, the plan's warnings. */
+function noteDiscovery(settings: CliSettings, report: Reporter, p: Plan): void {
+  if (settings.verbose && p.discoveredFrom) {
+    process.stderr.write(`== discovery: names this host accepts mail for, from ${p.discoveredFrom}\n`);
+  }
+  report.warning(p.warnings);
 }

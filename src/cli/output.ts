@@ -1,8 +1,9 @@
 // Human-readable output: one line per node, one line per session error,
 // dry-run listings and -v transcript lines. Pure formatting; main.ts writes.
 import { formatHostPort } from '../names/server.js';
-import { exitCodeForNodeReply } from '../protocol/outcome.js';
-import type { EtrnResult, NodeResult, SessionResult } from '../result.js';
+import { ExitCode, exitCodeForNodeReply } from '../protocol/outcome.js';
+import type { SessionPhase } from '../protocol/session.js';
+import type { EtrnResult, NodeResult, SessionError, SessionResult } from '../result.js';
 import type { TraceEvent } from '../run.js';
 
 export interface Lines {
@@ -15,6 +16,32 @@ function sessionName(s: SessionResult): string {
   return s.address && s.address !== s.server ? `${where} [${s.address}]` : where;
 }
 
+/** Where each phase is, in the words of Postfix's SMTP client ("while receiving the EHLO reply"). */
+const where: Record<SessionPhase, string> = {
+  connect: 'connecting',
+  greeting: 'receiving the initial server greeting',
+  ehlo: 'receiving the EHLO reply',
+  helo: 'receiving the HELO reply',
+  starttls: 'receiving the STARTTLS reply',
+  tls: 'performing the TLS handshake',
+  auth: 'authenticating (AUTH)',
+  etrn: 'receiving the ETRN reply',
+  quit: 'sending QUIT',
+};
+
+/** The last node whose ETRN was written: the one in flight (or answered by the reply that ended the session). */
+function lastSent(s: SessionResult): NodeResult | undefined {
+  return [...s.nodes].reverse().find((n) => n.sent);
+}
+
+/** "while receiving the ETRN reply for a.example", from the error's phase and the nodes' facts. */
+export function describeWhere(s: SessionResult, error: SessionError): string {
+  if (error.phase !== 'etrn') return where[error.phase];
+  const node = lastSent(s);
+  if (node && (node.code === undefined || error.reply !== null)) return `${where.etrn} for ${node.node}`;
+  return 'waiting to send the next ETRN (--delay)';
+}
+
 function replyOf(n: NodeResult): string {
   return [n.code, n.enhanced, n.text].filter((p) => p !== undefined && p !== null && p !== '').join(' ');
 }
@@ -25,16 +52,14 @@ export function formatResult(result: EtrnResult): Lines {
   const err: string[] = [];
   for (const s of result.sessions) {
     const name = sessionName(s);
-    if (s.error) err.push(`etrn: ${name}: ${s.error.message}`);
+    if (s.error) err.push(`etrn: ${name}: ${s.error.message} (while ${describeWhere(s, s.error)})`);
     for (const n of s.nodes) {
       if (n.ok) out.push(`${name}: ${n.node}: accepted: ${replyOf(n)}`);
       else if (n.code !== undefined) {
-        const how = exitCodeForNodeReply(n.code) === 75 ? 'failed temporarily' : 'refused';
+        const how = exitCodeForNodeReply(n.code) === ExitCode.TEMPFAIL ? 'failed temporarily' : 'refused';
         err.push(`etrn: ${name}: ETRN ${n.node} ${how}: ${replyOf(n)}`);
       } else {
-        // The node whose reply the session was waiting for when it failed was sent.
-        const inFlight = s.error?.message.endsWith(`(while receiving the ETRN reply for ${n.node})`) ?? false;
-        err.push(`etrn: ${name}: ${n.node}: ${inFlight ? 'sent, no reply' : 'not sent'}`);
+        err.push(`etrn: ${name}: ${n.node}: ${n.sent ? 'sent, no reply' : 'not sent'}`);
       }
     }
   }

@@ -27,9 +27,7 @@ const SEPARATORS = /[ \t\r\n]+/;
 /** Re-throws a name error with the group named, keeping its class and `input`. */
 function inGroup(error: unknown, group: string): never {
   if (!(error instanceof InvalidNameError)) throw error;
-  const prefix = `invalid name ${JSON.stringify(error.input)}: `;
-  const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-  throw new InvalidNameError(error.input, `${reason} (in ETRN_HOSTS group ${JSON.stringify(group)})`);
+  throw new InvalidNameError(error.input, `${error.reason} (in ETRN_HOSTS group ${JSON.stringify(group)})`);
 }
 
 /** Splits a group into its server text and its client list text (null: no ":"). */

@@ -74,7 +74,7 @@ export function normalizeNode(input: string): string {
     } catch (error) {
       if (!(error instanceof InvalidNameError)) throw error;
       // Name what the user typed, "@" included.
-      throw new InvalidNameError(input, error.message.slice(error.message.indexOf(': ') + 2));
+      throw new InvalidNameError(input, error.reason);
     }
   }
   return normalizeDomain(input, 'client-host');

@@ -25,7 +25,7 @@ export function parseServer(input: string): ServerAddress {
   } catch (error) {
     if (!(error instanceof InvalidNameError) || error.input === input) throw error;
     // Name the whole argument, not the part that was wrong.
-    throw new InvalidNameError(input, error.message.slice(error.message.indexOf(': ') + 2));
+    throw new InvalidNameError(input, error.reason);
   }
 }
 

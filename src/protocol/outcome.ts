@@ -11,8 +11,14 @@ export const ExitCode = Object.freeze({
   PROTOCOL: 76,
   NOPERM: 77,
   CONFIG: 78,
+  /** An internal error (a bug). */
+  SOFTWARE: 70,
+  /** The result could not be written to stdout. */
+  IOERR: 74,
   /** 128 + SIGINT: the run was interrupted. */
   INTERRUPTED: 130,
+  /** 128 + SIGTERM: the run was terminated. */
+  TERMINATED: 143,
 });
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -66,7 +72,10 @@ export function exitCodeForNodeReply(code: number): ExitCodeValue {
 // Most severe first (spec: 76 > 77 > 69 > 68 > 75); usage and config errors
 // stop a run before any session, interruption outranks all.
 const severity: readonly number[] = [
+  ExitCode.SOFTWARE,
+  ExitCode.TERMINATED,
   ExitCode.INTERRUPTED,
+  ExitCode.IOERR,
   ExitCode.USAGE,
   ExitCode.CONFIG,
   ExitCode.PROTOCOL,
@@ -84,4 +93,9 @@ export function worstExitCode(codes: Iterable<number>): number {
     if (severity.indexOf(code) < severity.indexOf(worst)) worst = code;
   }
   return worst;
+}
+
+/** The status for a stopping signal: 130 for SIGINT, 143 for SIGTERM. */
+export function exitCodeForSignal(signal: string): ExitCodeValue {
+  return signal === 'SIGINT' ? ExitCode.INTERRUPTED : ExitCode.TERMINATED;
 }

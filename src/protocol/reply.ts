@@ -150,6 +150,20 @@ export class ReplyParser {
   }
 }
 
+/**
+ * The reply with the enhanced code of its last line when its first line has
+ * none (servers that put the code on the last line of a multi-line ETRN
+ * reply), stripped from that line's text. Other replies come back as they are.
+ */
+export function withTrailingEnhanced(reply: Reply): Reply {
+  const last = reply.lines.length - 1;
+  if (reply.enhanced !== null || last < 1) return reply;
+  const m = ENHANCED.exec(reply.lines[last]!);
+  if (!m || m[1] !== String(Math.floor(reply.code / 100))) return reply;
+  const lines = reply.lines.map((text, i) => (i === last ? text.slice(m[0].length) : text));
+  return Object.freeze({ code: reply.code, enhanced: `${m[1]}.${m[2]}.${m[3]}`, lines: Object.freeze(lines) });
+}
+
 function parseCode(line: Uint8Array): number | null {
   if (line.length < 3) return null;
   const [a, b, c] = [line[0]!, line[1]!, line[2]!];

@@ -1,17 +1,21 @@
 // The ETRN client session as a state machine (RFC 5321 §3-4, RFC 1985,
-// RFC 3207 hooks). Theory of operation: the transport feeds each complete
-// reply to `receive()`, which returns the one action to take next: send a
-// line (after an optional pause), or close. Failures the transport detects
-// (timeouts, lost connections, malformed replies) come in through `fail()`.
-// The session never touches a socket or a timer, so every path is testable
-// by feeding it replies. One command is outstanding at a time: ETRN is not
-// pipelined (RFC 2920 §3.1 lists the commands that may be grouped; ETRN is
-// not one of them).
+// RFC 3207 hooks). Theory of operation: the transport feeds received bytes
+// to `receiveData()`; the session's own reply parser joins them into replies
+// and `receive()` turns each reply into the one action to take next: send a
+// line (after an optional pause), start TLS, or close. The transport reports
+// back when a line was written (`written()`) and when TLS is up
+// (`secured()`); failures it detects (timeouts, lost connections) come in
+// through `fail()`. Bytes that answer no command the session has written are
+// a protocol error, and so is plaintext queued behind the 220 to STARTTLS
+// (CVE-2011-0411). The session never touches a socket or a timer, so every
+// path is testable byte by byte. One command is outstanding at a time: ETRN
+// is not pipelined (RFC 2920 §3.1 lists the commands that may be grouped;
+// ETRN is not one of them).
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { type Capabilities, noCapabilities, parseCapabilities } from './capabilities.js';
 import * as commands from './commands.js';
 import { type ErrorKind, isAccepted } from './outcome.js';
-import { type Reply, formatReply, replyText } from './reply.js';
+import { type Reply, type ReplyLimits, ReplyParser, formatReply, replyText, withTrailingEnhanced } from './reply.js';
 import { type Credentials, type Mechanism, chooseMechanism, createMechanism } from './sasl.js';
 
 export type SessionState =
@@ -32,17 +36,23 @@ export type SessionState =
  */
 export type TlsMode = 'off' | 'opportunistic' | 'required' | 'implicit';
 
-/** Where each state is, for error messages ("while receiving the EHLO reply"). */
-const where: Record<SessionState, string> = {
-  greeting: 'receiving the initial server greeting',
-  ehlo: 'receiving the EHLO reply',
-  helo: 'receiving the HELO reply',
-  starttls: 'receiving the STARTTLS reply',
-  handshake: 'performing the TLS handshake',
-  auth: 'authenticating (AUTH)',
-  etrn: 'receiving the ETRN reply',
-  quit: 'sending QUIT',
-  done: 'closing the session',
+/**
+ * Where a session failed, as the JSON schema names it (connect: before the
+ * session, set by the transport; tls: the TLS handshake).
+ */
+export type SessionPhase = 'connect' | 'greeting' | 'ehlo' | 'helo' | 'starttls' | 'tls' | 'auth' | 'etrn' | 'quit';
+
+/** The phase of each state. */
+const phaseOf: Record<SessionState, SessionPhase> = {
+  greeting: 'greeting',
+  ehlo: 'ehlo',
+  helo: 'helo',
+  starttls: 'starttls',
+  handshake: 'tls',
+  auth: 'auth',
+  etrn: 'etrn',
+  quit: 'quit',
+  done: 'quit',
 };
 
 export type SessionAction =
@@ -63,12 +73,14 @@ export interface NodeOutcome {
   readonly enhanced?: string | null;
   readonly text?: string;
   readonly ok: boolean;
+  /** Whether the ETRN command was written to the connection. */
+  readonly sent: boolean;
 }
 
 export interface SessionFailure {
   readonly kind: ErrorKind;
-  /** Where it happened: "receiving the ETRN reply for example.org". */
-  readonly phase: string;
+  /** Where it happened. */
+  readonly phase: SessionPhase;
   readonly message: string;
   readonly reply: Reply | null;
 }
@@ -86,6 +98,10 @@ export interface SessionOptions {
   readonly tls?: TlsMode;
   /** SMTP AUTH before ETRN (RFC 4954). */
   readonly auth?: AuthOptions;
+  /** Limits of the reply parser behind receiveData(). */
+  readonly replyLimits?: Partial<ReplyLimits> | undefined;
+  /** Sees every received line (cleaned), before it is checked: for transcripts. */
+  readonly onLine?: ((line: string) => void) | undefined;
 }
 
 export interface AuthOptions extends Credentials {
@@ -112,6 +128,11 @@ export class EtrnSession {
   private mechanism: Mechanism | null = null;
   private authSteps = 0;
   private authDone = false;
+  private readonly parser: ReplyParser;
+  /** A line was handed to the transport and not yet reported written. */
+  private writing = false;
+  /** How many ETRN commands were written. */
+  private sentCount = 0;
 
   constructor(options: SessionOptions) {
     if (options.nodes.length === 0) throw new LocalProtocolError('an ETRN session needs at least one node');
@@ -120,6 +141,7 @@ export class EtrnSession {
     this.options = options;
     this.tls = options.tls ?? 'opportunistic';
     this.secure = this.tls === 'implicit';
+    this.parser = new ReplyParser(options.replyLimits, options.onLine);
   }
 
   /** Whether AUTH succeeded. */
@@ -127,24 +149,21 @@ export class EtrnSession {
     return this.authDone;
   }
 
-  /** Whether the connection is protected by TLS (implicit, or after STARTTLS). */
-  get encrypted(): boolean {
-    return this.secure;
-  }
-
   get state(): SessionState {
     return this.current;
   }
 
-  /** Where the session is, for messages. */
-  get phase(): string {
-    const node = this.options.nodes[this.next];
-    return this.current === 'etrn' && node !== undefined ? `${where.etrn} for ${node}` : where[this.current];
+  /** Where the session is, for failures. */
+  get phase(): SessionPhase {
+    return phaseOf[this.current];
   }
 
-  /** True while a reply is awaited; a reply at any other time is unsolicited. */
+  /**
+   * True while a reply is awaited: the greeting, or the reply to a command
+   * written; bytes at any other time are unsolicited.
+   */
   get awaitingReply(): boolean {
-    return this.current !== 'quit' && this.current !== 'done' && this.current !== 'handshake';
+    return !this.writing && this.current !== 'quit' && this.current !== 'done' && this.current !== 'handshake';
   }
 
   /** Whether the last EHLO reply listed ETRN (null before EHLO was answered). */
@@ -158,8 +177,45 @@ export class EtrnSession {
 
   /** Every node in order: answered, or `ok: false` without a code when never answered. */
   get nodes(): NodeOutcome[] {
-    const pending = this.options.nodes.slice(this.outcomes.length).map((node) => ({ node, ok: false }));
+    const answered = this.outcomes.length;
+    const pending = this.options.nodes.slice(answered).map((node, i) => ({ node, ok: false, sent: answered + i < this.sentCount }));
     return [...this.outcomes, ...pending];
+  }
+
+  /**
+   * Feeds received bytes, in chunks of any size. Returns the action for the
+   * reply they complete, or null while a reply is still incomplete.
+   */
+  receiveData(chunk: Uint8Array): SessionAction | null {
+    if (this.current === 'done') return { type: 'close' };
+    if (!this.awaitingReply) {
+      return this.unsolicited('server sent data while no command was outstanding (unsolicited reply)');
+    }
+    let reply: Reply | undefined;
+    try {
+      this.parser.feed(chunk);
+      reply = this.parser.next();
+    } catch (error) {
+      if (!(error instanceof RemoteProtocolError)) throw error;
+      return this.fail('protocol', error.message);
+    }
+    if (!reply) return null;
+    const action = this.receive(reply);
+    if (action.type === 'close' || (this.parser.queued === 0 && this.parser.buffered === 0)) return action;
+    // Bytes that arrived before our next command answer nothing we sent.
+    // After a 220 to STARTTLS they would be plaintext injected into the TLS
+    // session to come (CVE-2011-0411): never process them.
+    return this.unsolicited(
+      action.type === 'starttls'
+        ? 'server sent data after its 220 to STARTTLS, before the TLS handshake (possible injection)'
+        : 'server sent a reply before the command it answers (unsolicited data)',
+    );
+  }
+
+  /** The transport wrote the line of the last `send` action: its reply is now awaited. */
+  written(): void {
+    this.writing = false;
+    if (this.current === 'etrn') this.sentCount = Math.max(this.sentCount, this.next + 1);
   }
 
   /** The capabilities from the last EHLO (empty after HELO), or null before. */
@@ -169,6 +225,16 @@ export class EtrnSession {
 
   /** Feeds the next complete reply; returns what to do next. */
   receive(reply: Reply): SessionAction {
+    return this.track(this.route(reply));
+  }
+
+  /** A line to send is outstanding until the transport reports it written. */
+  private track(action: SessionAction): SessionAction {
+    if (action.type === 'send') this.writing = true;
+    return action;
+  }
+
+  private route(reply: Reply): SessionAction {
     switch (this.current) {
       case 'greeting':
         return this.onGreeting(reply);
@@ -210,7 +276,7 @@ export class EtrnSession {
     this.secure = true;
     this.capabilities = null;
     this.advertised = null;
-    return this.send('ehlo', commands.ehlo(this.options.heloName));
+    return this.track(this.send('ehlo', commands.ehlo(this.options.heloName)));
   }
 
   private onStarttls(reply: Reply): SessionAction {
@@ -356,7 +422,8 @@ export class EtrnSession {
     return { type: 'send', line: commands.etrnCommand(node), delayMs };
   }
 
-  private onEtrn(reply: Reply): SessionAction {
+  private onEtrn(received: Reply): SessionAction {
+    const reply = withTrailingEnhanced(received);
     const node = this.options.nodes[this.next]!;
     if (reply.code < 400 && !isAccepted(reply.code)) {
       // Only 250-253 answer ETRN (RFC 1985 §5); a 221 or 354 means the
@@ -369,11 +436,13 @@ export class EtrnSession {
       enhanced: reply.enhanced,
       text: replyText(reply),
       ok: isAccepted(reply.code),
+      sent: true,
     });
     this.next += 1;
+    this.sentCount = Math.max(this.sentCount, this.next);
     if (reply.code === 421) {
       // RFC 5321 §4.2.2: 421 means the server is closing the channel.
-      return this.end('refused', `server closed the session: ${formatReply(reply)}`, reply, false, `${where.etrn} for ${node}`);
+      return this.end('refused', `server closed the session: ${formatReply(reply)}`, reply, false);
     }
     if (this.next < this.options.nodes.length) return this.sendEtrn();
     return this.quit();
@@ -386,17 +455,12 @@ export class EtrnSession {
 
   private quit(): SessionAction {
     this.current = 'quit';
+    this.writing = true;
     return { type: 'send', line: commands.quit(), delayMs: 0 };
   }
 
-  private end(
-    kind: ErrorKind,
-    message: string,
-    reply: Reply | null,
-    sayQuit: boolean,
-    phase = this.phase,
-  ): SessionAction {
-    this.failure = { kind, phase, message, reply };
+  private end(kind: ErrorKind, message: string, reply: Reply | null, sayQuit: boolean): SessionAction {
+    this.failure = { kind, phase: this.phase, message, reply };
     if (sayQuit) return this.quit();
     this.current = 'done';
     return { type: 'close' };

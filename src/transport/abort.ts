@@ -1,12 +1,15 @@
 // Why a run was stopped early: a signal from the caller (SIGINT, SIGTERM)
 // or the whole-run deadline (--deadline). Both arrive as an aborted
 // AbortSignal; the reason tells them apart.
-import { formatSeconds } from './connect.js';
+import { EtrnError } from '../errors.js';
+import { formatSeconds } from './seconds.js';
 
-export class DeadlineReached extends Error {
-  constructor(readonly deadlineMs: number) {
-    super(`whole-run deadline of ${formatSeconds(deadlineMs)} reached`);
-    this.name = 'DeadlineReached';
+/** The reason of the run's AbortSignal when --deadline ran out. */
+export class DeadlineReached extends EtrnError {
+  readonly deadlineMs: number;
+  constructor(deadlineMs: number) {
+    super('ERR_DEADLINE', `whole-run deadline of ${formatSeconds(deadlineMs)} reached`);
+    this.deadlineMs = deadlineMs;
   }
 }
 

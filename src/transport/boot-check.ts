@@ -1,11 +1,15 @@
 // The boot check (-b, from Solaris etrn(1M)): wait until the local MTA
 // answers on localhost with a 220 greeting, so that the server's delivery
 // does not race the local daemon's start. Retries with exponential back-off
-// (100 ms doubling, at most 2 s apart) until the wait runs out.
-import { ReplyParser } from '../protocol/reply.js';
+// (100 ms doubling, at most 2 s apart) until the wait runs out. A failure
+// says what the MTA did on every address of the last round (a 554 greeting,
+// garbage, silence, a refused connection).
+import { formatHostPort } from '../names/server.js';
+import { ReplyParser, formatReply } from '../protocol/reply.js';
 import type { Connector } from './connect.js';
 import type { Trace } from './drive.js';
 import { pause } from './abort.js';
+import { formatSeconds } from './seconds.js';
 
 export interface BootCheckOptions {
   readonly port: number;
@@ -20,7 +24,12 @@ export interface BootCheckOptions {
 
 export type BootCheckResult =
   | { readonly ok: true; readonly attempts: number }
-  | { readonly ok: false; readonly attempts: number; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly attempts: number;
+      /** What each address of the last round did, "127.0.0.1:25: greeted with 554 ...; [::1]:25: connection refused". */
+      readonly reason: string;
+    };
 
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
@@ -33,16 +42,19 @@ export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCh
   let attempts = 0;
   let reason = 'not tried';
   for (;;) {
+    const reasons: string[] = [];
     for (const host of hosts) {
       if (options.signal?.aborted) return { ok: false, attempts, reason: 'interrupted' };
       attempts += 1;
       const left = Math.max(1, Math.min(options.timeoutMs, deadline - performance.now()));
-      reason = await probe(host, options.port, left, options);
-      if (reason === '') {
+      const why = await probe(host, options.port, left, options);
+      if (why === '') {
         trace('==', `local MTA on localhost:${options.port} is up`);
         return { ok: true, attempts };
       }
+      reasons.push(`${formatHostPort(host, options.port)}: ${why}`);
     }
+    reason = reasons.join('; ');
     const left = deadline - performance.now();
     if (left <= 0) return { ok: false, attempts, reason };
     trace('==', `local MTA on localhost:${options.port} not ready (${reason}); retrying`);
@@ -75,7 +87,7 @@ async function probe(host: string, port: number, timeoutMs: number, options: Boo
       s.unref();
       resolve(why);
     };
-    const timer = setTimeout(() => done('no greeting in time'), timeoutMs);
+    const timer = setTimeout(() => done(`no greeting within ${formatSeconds(timeoutMs)}`), timeoutMs);
     s.on('data', (chunk: Buffer) => {
       try {
         parser.feed(chunk);
@@ -84,9 +96,9 @@ async function probe(host: string, port: number, timeoutMs: number, options: Boo
         return;
       }
       const reply = parser.next();
-      if (reply) done(reply.code === 220 ? '' : `greeted with ${reply.code}`);
+      if (reply) done(reply.code === 220 ? '' : `greeted with ${formatReply(reply)}`);
     });
     s.on('error', (error) => done(error.message));
-    s.on('close', () => done('connection closed'));
+    s.on('close', () => done('connection closed without a greeting'));
   });
 }

@@ -2,7 +2,9 @@
 // swap the transport) and the default one over node:net, bounded by a
 // deadline and cancellable through an AbortSignal.
 import { Socket, connect } from 'node:net';
+import { EtrnError } from '../errors.js';
 import { stopReason } from './abort.js';
+import { formatSeconds } from './seconds.js';
 
 export interface ConnectTarget {
   readonly host: string;
@@ -15,15 +17,24 @@ export interface ConnectTarget {
 
 export type Connector = (target: ConnectTarget) => Promise<Socket>;
 
-/** Why a connection attempt failed: `timeout` or `refused` (refused, unreachable, reset). */
-export class ConnectError extends Error {
+/**
+ * Why a connection attempt failed: `timeout` or `refused` (refused,
+ * unreachable, reset). `phase` is 'greeting' when the server had accepted
+ * the connection and reset it before Node reported it open (a loaded
+ * machine sees that race): the session was waiting for the greeting.
+ */
+export class ConnectError extends EtrnError {
   readonly kind: 'timeout' | 'refused' | 'interrupted';
-  constructor(kind: 'timeout' | 'refused' | 'interrupted', message: string) {
-    super(message);
-    this.name = 'ConnectError';
+  readonly phase: 'connect' | 'greeting';
+  constructor(kind: 'timeout' | 'refused' | 'interrupted', message: string, phase: 'connect' | 'greeting' = 'connect') {
+    super('ERR_CONNECT', message);
     this.kind = kind;
+    this.phase = phase;
   }
 }
+
+/** A reset (not a refusal) during connect: the server accepted, then dropped the connection. */
+const ACCEPTED_THEN_DROPPED = new Set(['ECONNRESET', 'EPIPE']);
 
 export const tcpConnector: Connector = (target) =>
   new Promise<Socket>((resolve, reject) => {
@@ -49,8 +60,10 @@ export const tcpConnector: Connector = (target) =>
       } else resolve(socket);
     };
     const onConnect = (): void => settle(null);
-    const onError = (error: NodeJS.ErrnoException): void =>
-      settle(new ConnectError('refused', describeSocketError(error)));
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const phase = ACCEPTED_THEN_DROPPED.has(error.code ?? '') ? 'greeting' : 'connect';
+      settle(new ConnectError('refused', describeSocketError(error), phase));
+    };
     const onAbort = (): void => {
       const why = stopReason(target.signal);
       settle(new ConnectError(why.kind, why.message));
@@ -75,11 +88,5 @@ const errnoText: Record<string, string> = {
 };
 
 export function describeSocketError(error: NodeJS.ErrnoException): string {
-  const code = error.code ?? '';
-  return errnoText[code] ?? (code ? `${error.message}` : error.message);
-}
-
-export function formatSeconds(ms: number): string {
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(3).replace(/0+$/, '')} s`;
+  return errnoText[error.code ?? ''] ?? error.message;
 }

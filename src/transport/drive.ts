@@ -1,19 +1,16 @@
-// Drives an EtrnSession over a connected socket: feeds received bytes to the
-// reply parser and replies to the session, writes the lines it asks for,
+// Drives an EtrnSession over a connected socket: hands received bytes to the
+// session, writes the lines it asks for (telling it once they are written),
 // upgrades to TLS on STARTTLS, and enforces the per-reply deadline and
-// cancellation. The deadline runs from the moment a command is sent (or the
-// connection opens) to the end of its reply, so a server that trickles bytes
-// cannot hold etrn longer.
+// cancellation. The deadline runs from the moment a command is written (or
+// the connection opens) to the end of its reply, so a server that trickles
+// bytes cannot hold etrn longer. The protocol rules (unsolicited replies,
+// plaintext behind STARTTLS) are the session's; this is plumbing.
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import type { ReplyLimits } from '../protocol/reply.js';
-import { ReplyParser } from '../protocol/reply.js';
 import type { EtrnSession, SessionAction } from '../protocol/session.js';
-import type { TlsInfo } from '../result.js';
-import { RemoteProtocolError } from '../errors.js';
-import { describeSocketError, formatSeconds } from './connect.js';
-import type { TlsSettings } from './tls.js';
 import { stopReason } from './abort.js';
+import { describeSocketError } from './connect.js';
+import { formatSeconds } from './seconds.js';
+import type { TlsInfo, TlsSettings } from './tls.js';
 
 export type TraceDirection = '<-' | '->' | '==';
 export type Trace = (direction: TraceDirection, text: string) => void;
@@ -21,7 +18,6 @@ export type Trace = (direction: TraceDirection, text: string) => void;
 export interface DriveOptions {
   /** Deadline for each reply, in ms. */
   readonly timeoutMs: number;
-  readonly limits?: Partial<ReplyLimits> | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly trace?: Trace | undefined;
   /** Host to verify a STARTTLS certificate against, and how. */
@@ -39,162 +35,146 @@ export interface DriveResult {
 
 /** Runs the session to its end. Never rejects: every failure is recorded in the session. */
 export function driveSession(first: Socket, session: EtrnSession, options: DriveOptions): Promise<DriveResult> {
-  const trace = options.trace ?? (() => undefined);
-  return new Promise<DriveResult>((resolve) => {
-    const parser = new ReplyParser(options.limits, (line) => trace('<-', line));
-    let socket = first;
-    let tls: TlsInfo | null = options.tlsInfo ?? null;
-    let handshakeFailed = false;
-    let awaiting = true; // the greeting
-    let finished = false;
-    let delayTimer: NodeJS.Timeout | undefined;
-    let replyTimer: NodeJS.Timeout | undefined;
+  return new Promise<DriveResult>((resolve) => new Driver(first, session, options, resolve).start());
+}
 
-    const armDeadline = (): void => {
-      clearTimeout(replyTimer);
-      replyTimer = setTimeout(() => {
-        perform(session.fail('timeout', `no complete reply within ${formatSeconds(options.timeoutMs)}`));
-      }, options.timeoutMs);
-    };
+class Driver {
+  private readonly trace: Trace;
+  private tls: TlsInfo | null;
+  private handshakeFailed = false;
+  private finished = false;
+  private delayTimer: NodeJS.Timeout | undefined;
+  private replyTimer: NodeJS.Timeout | undefined;
 
-    const attach = (s: Socket): void => {
-      s.on('data', onData);
-      s.on('end', onEnd);
-      s.on('close', onEnd);
-      s.on('error', onError);
-    };
-    const detach = (s: Socket): void => {
-      s.off('data', onData);
-      s.off('end', onEnd);
-      s.off('close', onEnd);
-      s.off('error', onError);
-    };
+  constructor(
+    private socket: Socket,
+    private readonly session: EtrnSession,
+    private readonly options: DriveOptions,
+    private readonly resolve: (result: DriveResult) => void,
+  ) {
+    this.trace = options.trace ?? (() => undefined);
+    this.tls = options.tlsInfo ?? null;
+  }
 
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(replyTimer);
-      clearTimeout(delayTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      detach(socket);
-      // Keep draining quietly (a 221 to QUIT, say) until the peer closes;
-      // neither the socket nor its reaper holds the process open.
-      socket.on('data', () => undefined);
-      socket.on('error', () => undefined);
-      socket.unref();
-      const closing = socket;
-      const reaper = setTimeout(() => closing.destroy(), options.timeoutMs).unref();
-      closing.once('close', () => clearTimeout(reaper)); // let the socket go at once
-      resolve({ tls, handshakeFailed });
-    };
-
-    const write = (line: string, shown = line): void => {
-      trace('->', shown);
-      socket.write(`${line}\r\n`);
-    };
-
-    function perform(action: SessionAction): void {
-      if (finished) return;
-      awaiting = false;
-      clearTimeout(replyTimer);
-      if (action.type === 'close') {
-        socket.destroy();
-        finish();
-        return;
-      }
-      if (parser.queued > 0 || parser.buffered > 0) {
-        // Bytes that arrived before our next command answer nothing we sent.
-        // After a 220 to STARTTLS they would be plaintext injected into the
-        // TLS session to come (CVE-2011-0411): never process them.
-        const what =
-          action.type === 'starttls'
-            ? 'server sent data after its 220 to STARTTLS, before the TLS handshake (possible injection)'
-            : 'server sent a reply before the command it answers (unsolicited data)';
-        perform(session.unsolicited(what));
-        return;
-      }
-      if (action.type === 'starttls') {
-        void startTls();
-        return;
-      }
-      const send = (): void => {
-        if (finished) return;
-        write(action.line, action.shown);
-        if (session.state === 'quit') {
-          // Every result is in: close without waiting for the 221.
-          socket.end();
-          finish();
-          return;
-        }
-        awaiting = true;
-        armDeadline();
-      };
-      if (action.delayMs > 0) delayTimer = setTimeout(send, action.delayMs);
-      else send();
-    }
-
-    async function startTls(): Promise<void> {
-      detach(socket);
-      socket.on('error', () => undefined);
-      const { upgradeToTls, tlsInfo } = await import('./tls.js');
-      let secured: TLSSocket;
-      try {
-        secured = await upgradeToTls(socket, options.tlsHost, options.tls, options.timeoutMs, options.signal);
-      } catch (error) {
-        handshakeFailed = true;
-        trace('==', (error as Error).message);
-        if (options.signal?.aborted) {
-          const why = stopReason(options.signal);
-          perform(session.fail(why.kind, why.message));
-        } else perform(session.fail('tls', (error as Error).message));
-        return;
-      }
-      socket = secured;
-      tls = tlsInfo(secured);
-      trace('==', `TLS established: ${tls.version} ${tls.cipher}, certificate ${tls.verified ? 'verified' : `not verified (${String(secured.authorizationError ?? 'unknown')})`}`);
-      attach(socket);
-      perform(session.secured());
-    }
-
-    function onData(chunk: Buffer): void {
-      if (finished) return;
-      if (!awaiting) {
-        perform(session.unsolicited('server sent data while no command was outstanding (unsolicited reply)'));
-        return;
-      }
-      try {
-        parser.feed(chunk);
-      } catch (error) {
-        const message = error instanceof RemoteProtocolError ? error.message : String(error);
-        perform(session.fail('protocol', message));
-        return;
-      }
-      const reply = parser.next();
-      if (reply) perform(session.receive(reply));
-    }
-
-    function onEnd(): void {
-      perform(session.fail('refused', 'connection closed by server'));
-    }
-
-    function onError(error: NodeJS.ErrnoException): void {
-      perform(session.fail('refused', describeSocketError(error)));
-    }
-
-    function onAbort(): void {
-      if (finished) return;
-      if (!socket.destroyed && socket.writable) write('QUIT');
-      socket.end();
-      const why = stopReason(options.signal);
-      perform(session.fail(why.kind, why.message));
-    }
-
-    attach(socket);
-    if (options.signal?.aborted) {
-      onAbort();
+  start(): void {
+    this.attach(this.socket);
+    if (this.options.signal?.aborted) {
+      this.onAbort();
       return;
     }
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    armDeadline();
-  });
+    this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.armDeadline(); // for the greeting
+  }
+
+  private armDeadline(): void {
+    clearTimeout(this.replyTimer);
+    this.replyTimer = setTimeout(() => {
+      this.perform(this.session.fail('timeout', `no complete reply within ${formatSeconds(this.options.timeoutMs)}`));
+    }, this.options.timeoutMs);
+  }
+
+  private attach(s: Socket): void {
+    s.on('data', this.onData);
+    s.on('end', this.onEnd);
+    s.on('close', this.onEnd);
+    s.on('error', this.onError);
+  }
+
+  private detach(s: Socket): void {
+    s.off('data', this.onData);
+    s.off('end', this.onEnd);
+    s.off('close', this.onEnd);
+    s.off('error', this.onError);
+  }
+
+  private perform(action: SessionAction | null): void {
+    if (this.finished || action === null) return;
+    clearTimeout(this.replyTimer);
+    if (action.type === 'close') {
+      this.socket.destroy();
+      this.finish();
+    } else if (action.type === 'starttls') {
+      void this.startTls();
+    } else if (action.delayMs > 0) {
+      this.delayTimer = setTimeout(() => this.send(action.line, action.shown), action.delayMs);
+    } else {
+      this.send(action.line, action.shown);
+    }
+  }
+
+  private send(line: string, shown = line): void {
+    if (this.finished) return;
+    this.trace('->', shown);
+    this.socket.write(`${line}\r\n`);
+    this.session.written();
+    if (this.session.state === 'quit') {
+      // Every result is in: close without waiting for the 221.
+      this.socket.end();
+      this.finish();
+      return;
+    }
+    this.armDeadline();
+  }
+
+  private async startTls(): Promise<void> {
+    this.detach(this.socket);
+    this.socket.on('error', () => undefined);
+    const { secure } = await import('./tls.js');
+    const { timeoutMs, signal, tlsHost, tls } = this.options;
+    try {
+      const secured = await secure(this.socket, tlsHost, tls, timeoutMs, signal, (text) => this.trace('==', text));
+      this.socket = secured.socket;
+      this.tls = secured.info;
+    } catch (error) {
+      this.handshakeFailed = true;
+      const kind = (error as { kind?: unknown }).kind;
+      this.perform(this.session.fail(kind === 'timeout' || kind === 'interrupted' ? kind : 'tls', (error as Error).message));
+      return;
+    }
+    this.attach(this.socket);
+    this.perform(this.session.secured());
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (!this.finished) this.perform(this.session.receiveData(chunk));
+  };
+
+  private readonly onEnd = (): void => {
+    this.perform(this.session.fail('refused', 'connection closed by server'));
+  };
+
+  private readonly onError = (error: NodeJS.ErrnoException): void => {
+    this.perform(this.session.fail('refused', describeSocketError(error)));
+  };
+
+  private readonly onAbort = (): void => {
+    if (this.finished) return;
+    clearTimeout(this.delayTimer);
+    // No plaintext QUIT into a TLS handshake under way.
+    if (this.session.state !== 'handshake' && !this.socket.destroyed && this.socket.writable) {
+      this.trace('->', 'QUIT');
+      this.socket.write('QUIT\r\n');
+    }
+    this.socket.end();
+    const why = stopReason(this.options.signal);
+    this.perform(this.session.fail(why.kind, why.message));
+  };
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.replyTimer);
+    clearTimeout(this.delayTimer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.detach(this.socket);
+    // Keep draining quietly (a 221 to QUIT, say) until the peer closes;
+    // neither the socket nor its reaper holds the process open.
+    const closing = this.socket;
+    closing.on('data', () => undefined);
+    closing.on('error', () => undefined);
+    closing.unref();
+    const reaper = setTimeout(() => closing.destroy(), this.options.timeoutMs).unref();
+    closing.once('close', () => clearTimeout(reaper)); // let the socket go at once
+    this.resolve({ tls: this.tls, handshakeFailed: this.handshakeFailed });
+  }
 }

@@ -2,6 +2,7 @@
 // /etc/hosts and nsswitch apply), with IP literals passed through and the
 // RFC 6761 §6.4 ".invalid" names answered "not found" without a query.
 import { isIP } from 'node:net';
+import { EtrnError } from '../errors.js';
 
 export interface ResolvedAddress {
   readonly address: string;
@@ -12,11 +13,10 @@ export interface ResolvedAddress {
 export type Resolver = (host: string, family: 4 | 6 | undefined) => Promise<ResolvedAddress[]>;
 
 /** Thrown by a Resolver when the name does not resolve. */
-export class HostNotFoundError extends Error {
+export class HostNotFoundError extends EtrnError {
   readonly host: string;
   constructor(host: string, reason: string) {
-    super(`${host}: ${reason}`);
-    this.name = 'HostNotFoundError';
+    super('ERR_HOST_NOT_FOUND', `${host}: ${reason}`);
     this.host = host;
   }
 }

@@ -1,10 +1,18 @@
 // TLS for SMTP (RFC 3207 STARTTLS, RFC 8314 implicit TLS): upgrading a
 // connected socket, certificate checks, and what was negotiated. Loaded
-// only when a session uses TLS.
+// only when a session uses TLS; dialogue.ts and drive.ts are its callers.
 import { isIP, type Socket } from 'node:net';
 import { type TLSSocket, connect } from 'node:tls';
-import type { TlsInfo } from '../result.js';
-import { formatSeconds } from './connect.js';
+import { EtrnError } from '../errors.js';
+import { stopReason } from './abort.js';
+import { formatSeconds } from './seconds.js';
+
+/** What TLS a session negotiated. */
+export interface TlsInfo {
+  readonly version: string;
+  readonly cipher: string;
+  readonly verified: boolean;
+}
 
 export interface TlsSettings {
   /** PEM trust anchors replacing the system's (--tls-ca). */
@@ -15,10 +23,15 @@ export interface TlsSettings {
   readonly verify: boolean;
 }
 
-export class TlsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TlsError';
+/**
+ * A TLS handshake that did not complete. `kind` is 'tls' for a handshake
+ * that failed or timed out, or why the run was stopped during it.
+ */
+export class TlsError extends EtrnError {
+  readonly kind: 'tls' | 'timeout' | 'interrupted';
+  constructor(message: string, kind: 'tls' | 'timeout' | 'interrupted' = 'tls') {
+    super('ERR_TLS', message);
+    this.kind = kind;
   }
 }
 
@@ -57,7 +70,10 @@ export function upgradeToTls(
     const onSecure = (): void => settle(null);
     const onError = (error: NodeJS.ErrnoException): void => settle(new TlsError(`TLS handshake failed: ${describeTlsError(error)}`));
     const onClose = (): void => settle(new TlsError('TLS handshake failed: connection closed by server'));
-    const onAbort = (): void => settle(new TlsError('interrupted'));
+    const onAbort = (): void => {
+      const why = stopReason(signal);
+      settle(new TlsError(why.message, why.kind));
+    };
     const timer = setTimeout(
       () => settle(new TlsError(`TLS handshake timed out after ${formatSeconds(timeoutMs)}`)),
       timeoutMs,
@@ -65,8 +81,40 @@ export function upgradeToTls(
     tlsSocket.once('secureConnect', onSecure);
     tlsSocket.once('error', onError);
     tlsSocket.once('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** A secured connection and what it negotiated. */
+export interface Secured {
+  readonly socket: TLSSocket;
+  readonly info: TlsInfo;
+}
+
+/**
+ * Upgrades `socket` (implicit TLS, or after a 220 to STARTTLS) and notes
+ * the outcome in the transcript. Rejects with a TlsError.
+ */
+export async function secure(
+  socket: Socket,
+  host: string,
+  settings: TlsSettings,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  trace: (text: string) => void,
+): Promise<Secured> {
+  let secured: TLSSocket;
+  try {
+    secured = await upgradeToTls(socket, host, settings, timeoutMs, signal);
+  } catch (error) {
+    trace((error as Error).message);
+    throw error;
+  }
+  const info = tlsInfo(secured);
+  const verified = info.verified ? 'verified' : `not verified (${String(secured.authorizationError ?? 'unknown')})`;
+  trace(`TLS established: ${info.version} ${info.cipher}, certificate ${verified}`);
+  return { socket: secured, info };
 }
 
 /** OpenSSL's reason ("wrong version number"), or Node's own message (certificate checks). */

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
+import type { SessionPhase } from '../../src/protocol/session.js';
 import { type CliOptions, type CliRun, runEtrn } from '../helpers/cli.js';
 import { closeAll, deadPort, serve } from '../helpers/script-server.js';
 
@@ -51,16 +52,24 @@ export interface JsonNode {
   enhanced?: string | null;
   text?: string;
   ok: boolean | null;
+  sent: boolean;
 }
 export interface JsonSession {
   server: string;
   port: number;
   address: string | null;
   etrnAdvertised: boolean | null;
-  error: { kind: string; message: string } | null;
+  error: {
+    kind: string;
+    message: string;
+    phase: SessionPhase;
+    reply: { code: number; enhanced: string | null; text: string } | null;
+  } | null;
   nodes: JsonNode[];
 }
 export interface JsonDoc {
+  schemaVersion: number;
+  error: { kind: string; message: string } | null;
   ok: boolean;
   exitCode: number;
   sessions: JsonSession[];
@@ -74,12 +83,14 @@ export function parseDoc(stdout: string, exitCode: number, nodes: readonly strin
   } catch (error) {
     assert.fail(`--json output does not parse (${(error as Error).message}):\n${stdout}`);
   }
+  assert.equal(doc.schemaVersion, 1, 'schemaVersion');
   assert.equal(doc.exitCode, exitCode, 'exitCode in the document');
   assert.equal(doc.ok, exitCode === 0, 'ok in the document');
   const reported = doc.sessions.flatMap((s) => s.nodes.map((n) => n.node));
   assert.deepEqual([...reported].sort(), [...nodes].sort(), 'every node exactly once');
   for (const s of doc.sessions) {
     for (const n of s.nodes) {
+      if (n.code !== undefined) assert.equal(n.sent, true, `${n.node}: answered means sent`);
       if (n.code === undefined) assert.equal(n.ok, false, `${n.node}: unanswered means ok:false`);
       else assert.equal(n.ok, n.code >= 250 && n.code <= 253, `${n.node}: ok follows the code ${n.code}`);
       if (n.text !== undefined) assert.doesNotMatch(n.text, TERMINAL_UNSAFE, `${n.node}: text is cleaned`);

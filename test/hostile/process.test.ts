@@ -57,7 +57,7 @@ describe('signals while the server stalls on ETRN', { concurrency: true }, () =>
 
         assert.equal(run.signal, null, `killed by ${run.signal}`);
         assert.equal(run.code, status, run.stderr);
-        assert.ok(afterSignal < 2000, `exited ${Math.round(afterSignal)} ms after ${signal}`);
+        assert.ok(afterSignal < 10_000, `exited ${Math.round(afterSignal)} ms after ${signal}`);
         assertNoStackTrace(run.stderr);
         await eventually(() => server.received.includes('QUIT'), 2000, 'QUIT at the server');
         assert.deepEqual(server.received, ['EHLO client.example', 'ETRN a.example', 'ETRN b.example', 'QUIT']);
@@ -65,8 +65,8 @@ describe('signals while the server stalls on ETRN', { concurrency: true }, () =>
           const doc = parseDoc(run.stdout, status, NODES);
           const [a, b, c] = doc.sessions[0]!.nodes;
           assert.deepEqual([a!.code, a!.ok], [250, true]);
-          assert.deepEqual(b, { node: 'b.example', ok: false });
-          assert.deepEqual(c, { node: 'c.example', ok: false });
+          assert.deepEqual(b, { node: 'b.example', ok: false, sent: true }, 'b.example was written, never answered');
+          assert.deepEqual(c, { node: 'c.example', ok: false, sent: false });
           assert.equal(doc.sessions[0]!.error?.kind, 'interrupted');
         } else {
           assert.match(run.stdout, /a\.example: accepted: 250 2\.0\.0 Queuing for node a\.example started/);
@@ -94,7 +94,7 @@ describe('signals while the server stalls on ETRN', { concurrency: true }, () =>
     child!.kill('SIGTERM');
     const run = await running;
     assert.equal(run.code, 143, run.stderr);
-    assert.ok(run.elapsedMs < 5000, `took ${Math.round(run.elapsedMs)} ms`);
+    assert.ok(run.elapsedMs < 15_000, `took ${Math.round(run.elapsedMs)} ms (-t 20)`);
     assertNoStackTrace(run.stderr);
     const doc = parseDoc(run.stdout, 143, ['a.example']);
     assert.equal(doc.sessions[0]!.error?.kind, 'interrupted');

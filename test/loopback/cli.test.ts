@@ -108,7 +108,7 @@ test('421 after the first ETRN: the first success is reported, the rest not sent
   const [a, b, c] = doc.sessions[0].nodes;
   assert.deepEqual([a.ok, a.code], [true, 250]);
   assert.deepEqual([b.ok, b.code], [false, 421]);
-  assert.deepEqual(c, { node: 'c.example', ok: false });
+  assert.deepEqual(c, { node: 'c.example', ok: false, sent: false });
   assert.equal(doc.sessions[0].error.kind, 'refused');
   assert.ok(!s.received.includes('ETRN c.example'));
 });
@@ -227,8 +227,10 @@ test('--dry-run --json has ok null and no reply fields', async () => {
   const run = await runEtrn(['-n', '--json', '--helo', 'c.example', 'mx.example.net', 'a.example']);
   assert.equal(run.code, 0);
   assert.deepEqual(JSON.parse(run.stdout), {
+    schemaVersion: 1,
     ok: true,
     exitCode: 0,
+    error: null,
     sessions: [
       {
         server: 'mx.example.net',
@@ -238,7 +240,7 @@ test('--dry-run --json has ok null and no reply fields', async () => {
         authenticated: false,
         etrnAdvertised: null,
         error: null,
-        nodes: [{ node: 'a.example', ok: null }],
+        nodes: [{ node: 'a.example', sent: false, ok: null }],
       },
     ],
   });
@@ -249,8 +251,10 @@ test('--json reports the session exactly in the spec schema', async () => {
   const run = await runEtrn(['--json', ...base(s), 'example.org']);
   assert.equal(run.code, 0);
   assert.deepEqual(JSON.parse(run.stdout), {
+    schemaVersion: 1,
     ok: true,
     exitCode: 0,
+    error: null,
     sessions: [
       {
         server: '127.0.0.1',
@@ -260,7 +264,7 @@ test('--json reports the session exactly in the spec schema', async () => {
         authenticated: false,
         etrnAdvertised: true,
         error: null,
-        nodes: [{ node: 'example.org', code: 250, enhanced: '2.0.0', text: 'Queuing for node example.org started', ok: true }],
+        nodes: [{ node: 'example.org', sent: true, code: 250, enhanced: '2.0.0', text: 'Queuing for node example.org started', ok: true }],
       },
     ],
   });

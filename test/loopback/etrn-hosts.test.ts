@@ -111,7 +111,7 @@ test('one dead server does not stop the others; every node is reported, the stat
   assert.equal(run.code, 75);
   const doc = JSON.parse(run.stdout);
   assert.equal(doc.sessions[0].error.kind, 'refused');
-  assert.deepEqual(doc.sessions[0].nodes, [{ node: 'x.example', ok: false }]);
+  assert.deepEqual(doc.sessions[0].nodes, [{ node: 'x.example', ok: false, sent: false }]);
   assert.equal(doc.sessions[1].nodes[0].ok, true);
 });
 

@@ -42,7 +42,25 @@ test('AUTH LOGIN answers its two challenges; a third is a protocol error (never 
   assert.equal(s.error?.kind, 'protocol');
   assert.match(s.error?.message ?? '', /more AUTH LOGIN challenges/);
   assert.equal(steps, 2, 'the username and the password challenge were answered');
-  assert.ok(steps <= MAX_AUTH_STEPS);
+});
+
+test('no mechanism answers MAX_AUTH_STEPS challenges: an endless run of 334s ends in a protocol error for each (issue 11 item 10)', () => {
+  const r = (code: number, ...lines: string[]): Reply => ({ code, enhanced: null, lines });
+  // How many challenges each mechanism answers before it refuses the next.
+  const expected: Record<string, number> = { PLAIN: 0, LOGIN: 2, 'CRAM-MD5': 1 };
+  for (const [mechanism, answers] of Object.entries(expected)) {
+    const s = new EtrnSession({ heloName: 'me.example', nodes: ['a.example'], tls: 'off', auth: { user: 'u', password: 'p', allowCleartext: true } });
+    s.receive(r(220, 'hi'));
+    assert.equal(s.receive(r(250, 'mx', 'ETRN', `AUTH ${mechanism}`)).type, 'send');
+    let steps = 0;
+    for (let i = 0; i < MAX_AUTH_STEPS + 2 && s.error === null; i++) {
+      const action = s.receive(r(334, Buffer.from(`<${i}@mx.example>`).toString('base64')));
+      if (action.type === 'send' && s.error === null) steps += 1;
+    }
+    assert.equal(s.error?.kind, 'protocol', `${mechanism}: ${JSON.stringify(s.error)}`);
+    assert.equal(steps, answers, `${mechanism} answered ${steps} challenges`);
+    assert.ok(steps < MAX_AUTH_STEPS, `${mechanism} stops on its own, before the session's bound of ${MAX_AUTH_STEPS}`);
+  }
 });
 
 test('every address of a name is tried in turn: a dead first address does not stop etrn', async () => {

@@ -136,5 +136,5 @@ test('a TLS failure names OpenSSL\'s reason ("wrong version number"), not a func
   const lab = await tlsServer({});
   const run = await runEtrn(['--tls', 'implicit', '-t', '2', '--helo', 'client.example', `127.0.0.1:${lab.port}`, 'a.example']);
   assert.equal(run.code, 69);
-  assert.match(run.stderr, /TLS handshake failed: wrong version number \(while starting implicit TLS\)/);
+  assert.match(run.stderr, /TLS handshake failed: wrong version number \(while performing the TLS handshake\)/);
 });

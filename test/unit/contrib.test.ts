@@ -110,7 +110,12 @@ describe('contrib/systemd/etrn.timer', () => {
   });
 
   test('Persistent= is only used with OnCalendar= (systemd ignores it otherwise)', () => {
-    if (values(unit, 'Timer', 'Persistent').length > 0) assert.ok(values(unit, 'Timer', 'OnCalendar').length > 0);
+    const persistent = values(unit, 'Timer', 'Persistent');
+    const calendar = values(unit, 'Timer', 'OnCalendar');
+    assert.ok(persistent.length === 0 || calendar.length > 0, `Persistent=${persistent.join(',')} without OnCalendar=`);
+    // The shipped timer is monotonic (OnBootSec=, OnUnitActiveSec=): no Persistent= at all.
+    assert.deepEqual(calendar, []);
+    assert.deepEqual(persistent, []);
   });
 });
 

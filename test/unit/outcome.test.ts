@@ -14,7 +14,20 @@ describe('ExitCode', () => {
   test('the statuses are those of sysexits.h', () => {
     assert.deepEqual(
       { ...ExitCode },
-      { OK: 0, USAGE: 64, NOHOST: 68, UNAVAILABLE: 69, TEMPFAIL: 75, PROTOCOL: 76, NOPERM: 77, CONFIG: 78, INTERRUPTED: 130 },
+      {
+        OK: 0,
+        USAGE: 64,
+        NOHOST: 68,
+        UNAVAILABLE: 69,
+        SOFTWARE: 70,
+        IOERR: 74,
+        TEMPFAIL: 75,
+        PROTOCOL: 76,
+        NOPERM: 77,
+        CONFIG: 78,
+        INTERRUPTED: 130,
+        TERMINATED: 143,
+      },
     );
     assert.ok(Object.isFrozen(ExitCode));
   });

@@ -12,6 +12,7 @@ import {
   defaultReplyLimits,
   formatReply,
   replyText,
+  withTrailingEnhanced,
 } from '../../src/protocol/reply.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -504,5 +505,22 @@ describe('formatReply and replyText', () => {
     const [reply] = parse('250-2.0.0 Queuing for node\r\n250 2.0.0 a.example started\r\n');
     assert.ok(reply);
     assert.equal(formatReply(reply), '250 2.0.0 Queuing for node a.example started');
+  });
+});
+
+describe('withTrailingEnhanced: the enhanced code of a multi-line reply that has it only on its last line (issue 11 item 8)', () => {
+  test('the last line\'s code becomes the reply\'s and leaves that line\'s text', () => {
+    const [reply] = parse('250-Queuing for node\r\n250 2.0.0 a.example started\r\n');
+    assert.equal(reply?.enhanced, null);
+    const taken = withTrailingEnhanced(reply!);
+    assert.equal(taken.enhanced, '2.0.0');
+    assert.deepEqual(taken.lines, ['Queuing for node', 'a.example started']);
+  });
+
+  test('a first-line code, a one-line reply and a code of another class are left alone', () => {
+    for (const text of ['250-2.1.5 first\r\n250 2.0.0 second\r\n', '250 ok\r\n', '450-busy\r\n450 2.0.0 odd\r\n']) {
+      const [reply] = parse(text);
+      assert.equal(withTrailingEnhanced(reply!), reply, text);
+    }
   });
 });

@@ -2,7 +2,7 @@
 // and the --json document of the spec.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type SessionResult, sessionExitCode, summarize, toJson } from '../../src/result.js';
+import { type SessionResult, failedRun, sessionExitCode, summarize, toJson } from '../../src/result.js';
 
 function session(extra: Partial<SessionResult> = {}): SessionResult {
   return {
@@ -13,7 +13,7 @@ function session(extra: Partial<SessionResult> = {}): SessionResult {
     authenticated: false,
     etrnAdvertised: true,
     error: null,
-    nodes: [{ node: 'a.example', code: 250, enhanced: '2.0.0', text: 'Queuing for node a.example started', ok: true }],
+    nodes: [{ node: 'a.example', sent: true, code: 250, enhanced: '2.0.0', text: 'Queuing for node a.example started', ok: true }],
     ...extra,
   };
 }
@@ -24,38 +24,38 @@ describe('sessionExitCode', () => {
   });
 
   test('a node refused with 459 gives 69', () => {
-    const s = session({ nodes: [{ node: 'a.example', code: 250, ok: true }, { node: 'b.example', code: 459, ok: false }] });
+    const s = session({ nodes: [{ node: 'a.example', sent: true, code: 250, ok: true }, { node: 'b.example', sent: true, code: 459, ok: false }] });
     assert.equal(sessionExitCode(s), 69);
   });
 
   test('a node refused with 458 gives 75', () => {
-    assert.equal(sessionExitCode(session({ nodes: [{ node: 'a.example', code: 458, ok: false }] })), 75);
+    assert.equal(sessionExitCode(session({ nodes: [{ node: 'a.example', sent: true, code: 458, ok: false }] })), 75);
   });
 
   test('the worse of a 458 and a 550 node is 69', () => {
-    const s = session({ nodes: [{ node: 'a.example', code: 458, ok: false }, { node: 'b.example', code: 550, ok: false }] });
+    const s = session({ nodes: [{ node: 'a.example', sent: true, code: 458, ok: false }, { node: 'b.example', sent: true, code: 550, ok: false }] });
     assert.equal(sessionExitCode(s), 69);
   });
 
   test('a session error gives the status of its kind', () => {
-    const nodes = [{ node: 'a.example', ok: false }];
-    assert.equal(sessionExitCode(session({ error: { kind: 'timeout', message: 't' }, nodes })), 75);
-    assert.equal(sessionExitCode(session({ error: { kind: 'protocol', message: 'p' }, nodes })), 76);
-    assert.equal(sessionExitCode(session({ error: { kind: 'unavailable', message: 'u' }, nodes })), 69);
-    assert.equal(sessionExitCode(session({ error: { kind: 'auth', message: 'a' }, nodes })), 77);
-    assert.equal(sessionExitCode(session({ error: { kind: 'nohost', message: 'n' }, nodes })), 68);
+    const nodes = [{ node: 'a.example', ok: false, sent: false }];
+    assert.equal(sessionExitCode(session({ error: { kind: 'timeout', message: 't', phase: 'connect', reply: null }, nodes })), 75);
+    assert.equal(sessionExitCode(session({ error: { kind: 'protocol', message: 'p', phase: 'connect', reply: null }, nodes })), 76);
+    assert.equal(sessionExitCode(session({ error: { kind: 'unavailable', message: 'u', phase: 'connect', reply: null }, nodes })), 69);
+    assert.equal(sessionExitCode(session({ error: { kind: 'auth', message: 'a', phase: 'connect', reply: null }, nodes })), 77);
+    assert.equal(sessionExitCode(session({ error: { kind: 'nohost', message: 'n', phase: 'connect', reply: null }, nodes })), 68);
   });
 
   test('the session error and the node replies are combined, the worst wins', () => {
     const s = session({
-      error: { kind: 'refused', message: '421' },
-      nodes: [{ node: 'a.example', code: 550, ok: false }, { node: 'b.example', code: 421, ok: false }],
+      error: { kind: 'refused', message: '421', phase: 'connect', reply: null },
+      nodes: [{ node: 'a.example', sent: true, code: 550, ok: false }, { node: 'b.example', sent: true, code: 421, ok: false }],
     });
     assert.equal(sessionExitCode(s), 69);
   });
 
   test('nodes without a code do not count by themselves', () => {
-    assert.equal(sessionExitCode(session({ nodes: [{ node: 'a.example', ok: null }] })), 0);
+    assert.equal(sessionExitCode(session({ nodes: [{ node: 'a.example', ok: null, sent: false }] })), 0);
   });
 });
 
@@ -70,8 +70,8 @@ describe('summarize', () => {
   test('the status is the worst over all sessions', () => {
     const result = summarize(
       [
-        session({ error: { kind: 'timeout', message: 'x' }, nodes: [{ node: 'a.example', ok: false }] }),
-        session({ nodes: [{ node: 'b.example', code: 550, ok: false }] }),
+        session({ error: { kind: 'timeout', message: 'x', phase: 'connect', reply: null }, nodes: [{ node: 'a.example', ok: false, sent: false }] }),
+        session({ nodes: [{ node: 'b.example', sent: true, code: 550, ok: false }] }),
         session(),
       ],
       [],
@@ -94,7 +94,9 @@ describe('summarize', () => {
 describe('toJson', () => {
   test('the document has exactly the spec\'s top-level and session keys', () => {
     const doc = JSON.parse(toJson(summarize([session()], ['a warning'])));
-    assert.deepEqual(Object.keys(doc).sort(), ['exitCode', 'ok', 'sessions']);
+    assert.deepEqual(Object.keys(doc).sort(), ['error', 'exitCode', 'ok', 'schemaVersion', 'sessions']);
+    assert.equal(doc.schemaVersion, 1);
+    assert.equal(doc.error, null);
     assert.deepEqual(Object.keys(doc.sessions[0]).sort(), [
       'address',
       'authenticated',
@@ -107,10 +109,10 @@ describe('toJson', () => {
     ]);
   });
 
-  test('a node has exactly node, code, enhanced, text and ok', () => {
+  test('a node has exactly node, sent, code, enhanced, text and ok', () => {
     const doc = JSON.parse(toJson(summarize([session()], [])));
     assert.deepEqual(doc.sessions[0].nodes, [
-      { node: 'a.example', code: 250, enhanced: '2.0.0', text: 'Queuing for node a.example started', ok: true },
+      { node: 'a.example', sent: true, code: 250, enhanced: '2.0.0', text: 'Queuing for node a.example started', ok: true },
     ]);
   });
 
@@ -128,25 +130,25 @@ describe('toJson', () => {
     assert.equal(s.error, null);
   });
 
-  test('an unanswered node has no code, enhanced or text keys, and a failed session shows its error', () => {
+  test('an unanswered node has no code, enhanced or text keys, and a failed session shows its error with phase and reply', () => {
     const failed = session({
       address: null,
       etrnAdvertised: null,
-      error: { kind: 'refused', message: 'connection refused (while connecting)' },
-      nodes: [{ node: 'a.example', ok: false }],
+      error: { kind: 'refused', message: 'connection refused', phase: 'connect', reply: null },
+      nodes: [{ node: 'a.example', ok: false, sent: false }],
     });
     const doc = JSON.parse(toJson(summarize([failed], [])));
     assert.equal(doc.ok, false);
     assert.equal(doc.exitCode, 75);
-    assert.deepEqual(doc.sessions[0].error, { kind: 'refused', message: 'connection refused (while connecting)' });
-    assert.deepEqual(doc.sessions[0].nodes, [{ node: 'a.example', ok: false }]);
+    assert.deepEqual(doc.sessions[0].error, { kind: 'refused', message: 'connection refused', phase: 'connect', reply: null });
+    assert.deepEqual(doc.sessions[0].nodes, [{ node: 'a.example', ok: false, sent: false }]);
     assert.equal(doc.sessions[0].address, null);
     assert.equal(doc.sessions[0].etrnAdvertised, null);
   });
 
   test('a dry-run node has ok null and no reply keys', () => {
-    const doc = JSON.parse(toJson(summarize([session({ nodes: [{ node: 'a.example', ok: null }] })], [])));
-    assert.deepEqual(doc.sessions[0].nodes, [{ node: 'a.example', ok: null }]);
+    const doc = JSON.parse(toJson(summarize([session({ nodes: [{ node: 'a.example', ok: null, sent: false }] })], [])));
+    assert.deepEqual(doc.sessions[0].nodes, [{ node: 'a.example', ok: null, sent: false }]);
   });
 
   test('tls has version, cipher (issue 5) and verified', () => {
@@ -158,5 +160,24 @@ describe('toJson', () => {
 
   test('the document is valid JSON', () => {
     assert.doesNotThrow(() => JSON.parse(toJson(summarize([session()], []))));
+  });
+
+  test('a session ended by a reply carries that reply and the phase as fields (issue 13 item 1)', () => {
+    const reply = { code: 421, enhanced: '4.3.2', text: 'shutting down' };
+    const doc = JSON.parse(
+      toJson(summarize([session({ error: { kind: 'refused', message: 'server closed the session', phase: 'etrn', reply } })], [])),
+    );
+    assert.deepEqual(doc.sessions[0].error, { kind: 'refused', message: 'server closed the session', phase: 'etrn', reply });
+  });
+
+  test('a run that failed before any session is one document: sessions empty, a top-level error (issue 11 item 9)', () => {
+    const doc = JSON.parse(toJson(failedRun({ kind: 'config', message: 'f: unreadable' }, 78)));
+    assert.deepEqual(doc, {
+      schemaVersion: 1,
+      ok: false,
+      exitCode: 78,
+      error: { kind: 'config', message: 'f: unreadable' },
+      sessions: [],
+    });
   });
 });

@@ -65,8 +65,8 @@ describe('EtrnSession: the normal dialogue', () => {
     s.receive({ code: 250, enhanced: '2.0.0', lines: ['Queuing for node a.example started'] });
     s.receive(r(253, 'OK, 3 pending messages for node b.example started'));
     assert.deepEqual(s.nodes, [
-      { node: 'a.example', code: 250, enhanced: '2.0.0', text: 'Queuing for node a.example started', ok: true },
-      { node: 'b.example', code: 253, enhanced: null, text: 'OK, 3 pending messages for node b.example started', ok: true },
+      { node: 'a.example', code: 250, enhanced: '2.0.0', text: 'Queuing for node a.example started', ok: true, sent: true },
+      { node: 'b.example', code: 253, enhanced: null, text: 'OK, 3 pending messages for node b.example started', ok: true, sent: true },
     ]);
   });
 
@@ -85,8 +85,8 @@ describe('EtrnSession: the normal dialogue', () => {
   test('before any reply, every node is listed as not accepted and without a code', () => {
     const s = session(['a.example', 'b.example']);
     assert.deepEqual(s.nodes, [
-      { node: 'a.example', ok: false },
-      { node: 'b.example', ok: false },
+      { node: 'a.example', ok: false, sent: false },
+      { node: 'b.example', ok: false, sent: false },
     ]);
     assert.equal(s.etrnAdvertised, null);
     assert.equal(s.serverCapabilities, null);
@@ -147,8 +147,8 @@ describe('EtrnSession: ETRN not advertised', () => {
     assert.equal(s.etrnAdvertised, false);
     assert.equal(s.state, 'quit');
     assert.deepEqual(s.nodes, [
-      { node: 'a.example', ok: false },
-      { node: 'b.example', ok: false },
+      { node: 'a.example', ok: false, sent: false },
+      { node: 'b.example', ok: false, sent: false },
     ]);
   });
 
@@ -221,7 +221,7 @@ describe('EtrnSession: ETRN not advertised', () => {
     assert.equal(s.error?.kind, 'refused');
     assert.equal(s.error?.reply?.code, 421);
     assert.equal(s.state, 'done');
-    assert.match(s.error?.phase ?? '', /EHLO/);
+    assert.equal(s.error?.phase, 'ehlo');
   });
 
   test('an EHLO answered with a 3xx code is a protocol error', () => {
@@ -238,8 +238,8 @@ describe('EtrnSession: the greeting', () => {
     assert.equal(s.error?.kind, 'unavailable');
     assert.equal(s.error?.reply?.code, 554);
     assert.match(s.error?.message ?? '', /554/);
-    assert.equal(s.error?.phase, 'receiving the initial server greeting');
-    assert.deepEqual(s.nodes, [{ node: 'a.example', ok: false }]);
+    assert.equal(s.error?.phase, 'greeting');
+    assert.deepEqual(s.nodes, [{ node: 'a.example', ok: false, sent: false }]);
   });
 
   test('a 421 greeting is refused and the connection closed without QUIT', () => {
@@ -271,7 +271,7 @@ describe('EtrnSession: ETRN replies', () => {
     test(`an ETRN reply of ${code} accepts the node`, () => {
       const s = atFirstEtrn(['a.example', 'b.example']);
       assert.deepEqual(s.receive(r(code, 'fine')), send('ETRN b.example'));
-      assert.deepEqual(s.nodes[0], { node: 'a.example', code, enhanced: null, text: 'fine', ok: true });
+      assert.deepEqual(s.nodes[0], { node: 'a.example', code, enhanced: null, text: 'fine', ok: true, sent: true });
     });
   }
 
@@ -280,7 +280,7 @@ describe('EtrnSession: ETRN replies', () => {
       const s = atFirstEtrn(['a.example', 'b.example']);
       assert.deepEqual(s.receive(r(code, 'not for you')), send('ETRN b.example'));
       assert.deepEqual(s.receive(r(250, 'ok')), send('QUIT'));
-      assert.deepEqual(s.nodes[0], { node: 'a.example', code, enhanced: null, text: 'not for you', ok: false });
+      assert.deepEqual(s.nodes[0], { node: 'a.example', code, enhanced: null, text: 'not for you', ok: false, sent: true });
       assert.equal(s.nodes[1]?.ok, true);
       assert.equal(s.error, null);
     });
@@ -292,14 +292,16 @@ describe('EtrnSession: ETRN replies', () => {
     assert.deepEqual(s.receive(r(421, 'shutting down')), close);
     assert.equal(s.state, 'done');
     assert.equal(s.error?.kind, 'refused');
-    assert.equal(s.error?.phase, 'receiving the ETRN reply for b.example');
+    assert.equal(s.error?.phase, 'etrn');
     const nodes = s.nodes;
+    assert.equal(nodes[1]?.node, 'b.example');
+    assert.equal(nodes[1]?.sent, true);
     assert.equal(nodes[0]?.ok, true);
     assert.equal(nodes[0]?.code, 250);
     assert.equal(nodes[1]?.code, 421);
     assert.equal(nodes[1]?.ok, false);
-    assert.deepEqual(nodes[2], { node: 'c.example', ok: false });
-    assert.deepEqual(nodes[3], { node: 'd.example', ok: false });
+    assert.deepEqual(nodes[2], { node: 'c.example', ok: false, sent: false });
+    assert.deepEqual(nodes[3], { node: 'd.example', ok: false, sent: false });
     assert.ok(!('code' in nodes[2]!));
   });
 
@@ -325,23 +327,24 @@ describe('EtrnSession: failures from the transport', () => {
   test('a timeout in the middle of the session leaves unanswered nodes without a code', () => {
     const s = atFirstEtrn(['a.example', 'b.example', 'c.example']);
     s.receive(r(250, 'ok'));
+    s.written(); // ETRN b.example
     assert.deepEqual(s.fail('timeout', 'no reply within 30 s'), close);
     assert.equal(s.state, 'done');
     assert.equal(s.error?.kind, 'timeout');
     assert.equal(s.error?.message, 'no reply within 30 s');
     assert.equal(s.error?.reply, null);
-    assert.equal(s.error?.phase, 'receiving the ETRN reply for b.example');
+    assert.equal(s.error?.phase, 'etrn');
     assert.deepEqual(s.nodes, [
-      { node: 'a.example', code: 250, enhanced: null, text: 'ok', ok: true },
-      { node: 'b.example', ok: false },
-      { node: 'c.example', ok: false },
+      { node: 'a.example', code: 250, enhanced: null, text: 'ok', ok: true, sent: true },
+      { node: 'b.example', ok: false, sent: true },
+      { node: 'c.example', ok: false, sent: false },
     ]);
   });
 
   test('a failure while waiting for the greeting names that phase', () => {
     const s = session(['a.example']);
     s.fail('timeout', 'no greeting');
-    assert.equal(s.error?.phase, 'receiving the initial server greeting');
+    assert.equal(s.error?.phase, 'greeting');
   });
 
   test('a failure while waiting for the EHLO reply names that phase', () => {
@@ -349,14 +352,18 @@ describe('EtrnSession: failures from the transport', () => {
     s.receive(GREETING);
     s.fail('protocol', 'not SMTP');
     assert.equal(s.error?.kind, 'protocol');
-    assert.equal(s.error?.phase, 'receiving the EHLO reply');
+    assert.equal(s.error?.phase, 'ehlo');
   });
 
-  test('phase names the node whose ETRN reply is awaited', () => {
+  test('phase is etrn, and the node whose ETRN reply is awaited is the last one sent', () => {
     const s = atFirstEtrn(['a.example', 'b.example']);
-    assert.equal(s.phase, 'receiving the ETRN reply for a.example');
+    s.written();
+    assert.equal(s.phase, 'etrn');
+    assert.deepEqual(s.nodes.map((n) => n.sent), [true, false]);
     s.receive(r(250, 'ok'));
-    assert.equal(s.phase, 'receiving the ETRN reply for b.example');
+    s.written();
+    assert.equal(s.phase, 'etrn');
+    assert.deepEqual(s.nodes.map((n) => n.sent), [true, true]);
   });
 });
 

@@ -1,0 +1,85 @@
+// One SMTP dialogue on a connected socket, with every TLS variant in one
+// path: implicit TLS before the greeting (RFC 8314), STARTTLS inside the
+// session (drive.ts, RFC 3207), and the reconnect in clear after a failed
+// opportunistic handshake. All of them honour the same abort signal (caller
+// or whole-run deadline) and the per-step timeout.
+import type { EtrnSession, SessionPhase, TlsMode } from '../protocol/session.js';
+import type { ErrorKind } from '../protocol/outcome.js';
+import { formatHostPort } from '../names/server.js';
+import { ConnectError, type Connector } from './connect.js';
+import { type Trace, driveSession } from './drive.js';
+import type { TlsInfo, TlsSettings } from './tls.js';
+import type { Socket } from 'node:net';
+
+export interface DialogueSettings {
+  readonly connector: Connector;
+  /** The address connected to (reconnects go there too) and its port. */
+  readonly address: string;
+  readonly port: number;
+  readonly localAddress: string | undefined;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly trace: Trace;
+  /** Host to verify certificates against, and how. */
+  readonly tlsHost: string;
+  readonly tls: TlsSettings;
+  /** A fresh session for a connection in this TLS mode. */
+  readonly newSession: (tlsMode: TlsMode) => EtrnSession;
+}
+
+/** A failure before any session could speak (implicit TLS, reconnect). */
+export interface TransportFailure {
+  readonly kind: ErrorKind;
+  readonly phase: SessionPhase;
+  readonly message: string;
+}
+
+export type DialogueResult =
+  | { readonly session: EtrnSession; readonly tls: TlsInfo | null; readonly failure: null }
+  | { readonly session: null; readonly tls: null; readonly failure: TransportFailure };
+
+/** Runs the dialogue in `mode`; never rejects. */
+export async function converse(socket: Socket, settings: DialogueSettings, mode: TlsMode): Promise<DialogueResult> {
+  let tls: TlsInfo | null = null;
+  if (mode === 'implicit') {
+    const { secure } = await import('./tls.js');
+    try {
+      const secured = await secure(socket, settings.tlsHost, settings.tls, settings.timeoutMs, settings.signal, (text) =>
+        settings.trace('==', text),
+      );
+      socket = secured.socket;
+      tls = secured.info;
+    } catch (error) {
+      const kind = (error as { kind?: ErrorKind }).kind ?? 'tls';
+      return { session: null, tls: null, failure: { kind, phase: 'tls', message: (error as Error).message } };
+    }
+  }
+  const session = settings.newSession(mode);
+  const { timeoutMs, signal, trace, tlsHost } = settings;
+  const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls });
+  if (mode === 'opportunistic' && driven.handshakeFailed && session.error?.kind === 'tls') {
+    // What MTAs do: a failed opportunistic handshake is retried once in clear.
+    return retryInClear(settings);
+  }
+  return { session, tls: driven.tls, failure: null };
+}
+
+async function retryInClear(settings: DialogueSettings): Promise<DialogueResult> {
+  const { trace, address, port } = settings;
+  trace('==', 'opportunistic TLS failed; reconnecting without TLS');
+  let again: Socket;
+  try {
+    again = await settings.connector({
+      host: address,
+      port,
+      localAddress: settings.localAddress,
+      timeoutMs: settings.timeoutMs,
+      signal: settings.signal,
+    });
+  } catch (error) {
+    const e = error instanceof ConnectError ? error : new ConnectError('refused', String(error));
+    return { session: null, tls: null, failure: { kind: e.kind, phase: 'connect', message: e.message } };
+  }
+  trace('==', `connected to ${formatHostPort(address, port)}`);
+  return converse(again, settings, 'off');
+}
