@@ -71,6 +71,13 @@ export interface EtrnOptions {
   /** Transport and resolver, for tests and embedding. */
   readonly connector?: Connector | undefined;
   readonly resolver?: Resolver | undefined;
+  /**
+   * On-Demand Mail Relay (RFC 2645): AUTH, then ATRN for the nodes; after
+   * 250 the provider's SMTP session is relayed to `relayTo`. Default port 366.
+   */
+  readonly atrn?: boolean | undefined;
+  /** "HOST[:PORT]" of the local MTA that receives ATRN mail; default localhost on `localPort`. */
+  readonly relayTo?: string | undefined;
   /** This host's name (discovery and default EHLO name); default from the system. */
   readonly fqdn?: string | undefined;
 }
@@ -81,6 +88,8 @@ export const MAX_NODES_PER_SERVER = 1000;
 
 export const defaults = Object.freeze({
   port: 25,
+  /** RFC 2645 §3: the ODMR port. */
+  atrnPort: 366,
   localPort: 25,
   bootWaitMs: 30_000,
   timeoutMs: 30_000,

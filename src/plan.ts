@@ -29,6 +29,8 @@ export interface Plan {
   readonly bootCheck: boolean;
   readonly heloName: string;
   readonly warnings: readonly string[];
+  /** ATRN runs: where relayed mail goes. */
+  readonly relayTo?: { readonly host: string; readonly port: number } | undefined;
 }
 
 function checkInteger(name: string, value: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -62,9 +64,12 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
   const sessions: SessionPlan[] = [];
   for (const target of parsed) {
     const nodes = target.nodes.length > 0 ? target.nodes : await discovery.nodes();
-    const port = target.server.port ?? options.port ?? defaults.port;
-    sessions.push(...splitSessions(target.server.host, port, nodes, options.perSession ?? defaults.perSession));
+    const port = target.server.port ?? options.port ?? (options.atrn ? defaults.atrnPort : defaults.port);
+    // ATRN names every domain in one command: one session per provider.
+    const perSession = options.atrn ? MAX_NODES_PER_SERVER : (options.perSession ?? defaults.perSession);
+    sessions.push(...splitSessions(target.server.host, port, nodes, perSession));
   }
+  const relayTo = options.atrn ? planRelayTo(options) : undefined;
   return {
     sessions,
     discoveredFrom: discovery.mta,
@@ -72,6 +77,7 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     bootCheck: options.bootCheck ?? discovery.used,
     heloName,
     warnings: discovery.warnings,
+    ...(relayTo ? { relayTo } : {}),
   };
 }
 
@@ -106,6 +112,19 @@ function checkOptions(options: EtrnOptions): readonly EtrnTarget[] {
     if (options.auth.password === '' || options.auth.password.includes('\u0000')) throw new UsageError('AUTH password is empty or has a NUL byte');
   }
   return targets;
+}
+
+/** ATRN: the local MTA relayed mail goes to; RFC 2645 §4 also requires AUTH. */
+function planRelayTo(options: EtrnOptions): { host: string; port: number } {
+  if (!options.auth) throw new UsageError('--atrn needs --auth-user: RFC 2645 allows ATRN only after AUTH');
+  if (options.relayTo === undefined) return { host: 'localhost', port: options.localPort ?? defaults.localPort };
+  let parsed;
+  try {
+    parsed = parseServer(options.relayTo);
+  } catch {
+    throw new UsageError(`--relay-to must be HOST[:PORT], not ${JSON.stringify(options.relayTo)}`);
+  }
+  return { host: parsed.host, port: parsed.port ?? options.localPort ?? defaults.localPort };
 }
 
 /** The PEM trust anchors of --tls-ca. */

@@ -7,6 +7,9 @@ import type { TlsInfo } from './transport/tls.js';
 
 export type { TlsInfo } from './transport/tls.js';
 import { exitCodeForKind, exitCodeForNodeReply, worstExitCode } from './protocol/outcome.js';
+import { type AtrnReport, atrnExitCode } from './atrn-result.js';
+
+export type { AtrnMessages, AtrnReport } from './atrn-result.js';
 
 export interface NodeResult {
   readonly node: string;
@@ -58,6 +61,8 @@ export interface SessionResult {
   readonly etrnAdvertised: boolean | null;
   readonly error: SessionError | null;
   readonly nodes: readonly NodeResult[];
+  /** ATRN runs only (RFC 2645): the relay's report. */
+  readonly atrn?: AtrnReport | undefined;
 }
 
 export interface EtrnResult {
@@ -73,6 +78,7 @@ export interface EtrnResult {
 
 /** The status one session gives: its error's, and each refused node's. */
 export function sessionExitCode(session: SessionResult): number {
+  if (session.atrn) return atrnExitCode(session, session.atrn);
   const codes: number[] = [];
   if (session.error) codes.push(exitCodeForKind(session.error.kind));
   for (const node of session.nodes) {
@@ -107,6 +113,7 @@ export function toJson(result: EtrnResult): string {
       etrnAdvertised: s.etrnAdvertised,
       error: s.error,
       nodes: s.nodes.map((n) => ({ node: n.node, sent: n.sent, code: n.code, enhanced: n.enhanced, text: n.text, ok: n.ok })),
+      ...(s.atrn ? { atrn: s.atrn } : {}),
     })),
   };
   return JSON.stringify(doc, null, 2);

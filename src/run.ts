@@ -58,7 +58,10 @@ async function execute(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
   }
   const context = sessionContext(p, options, connector, trace);
   const retries = options.retries ?? defaults.retries;
-  const sessions = await mapConcurrent(p.sessions, options.jobs ?? defaultJobs(), (s) => runWithRetries(s, context, retries));
+  const relayTo = p.relayTo;
+  const sessions = relayTo
+    ? await mapConcurrent(p.sessions, options.jobs ?? defaultJobs(), async (s) => (await import('./atrn-runner.js')).runAtrnSession(s, context, relayTo))
+    : await mapConcurrent(p.sessions, options.jobs ?? defaultJobs(), (s) => runWithRetries(s, context, retries));
   return summarize(sessions, p.warnings);
 }
 

@@ -86,7 +86,7 @@ async function runSession(s: SessionPlan, ctx: SessionContext): Promise<SessionR
 }
 
 /** Connects to the first address that answers; the last error when none does. */
-async function connectToAny(
+export async function connectToAny(
   s: SessionPlan,
   ctx: SessionContext,
   addresses: readonly ResolvedAddress[],
@@ -117,7 +117,7 @@ async function connectToAny(
   return new ConnectError(lastError.kind, `${lastError.message} (all ${addresses.length} addresses tried)`, lastError.phase);
 }
 
-function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string): DialogueSettings {
+function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string): DialogueSettings<EtrnSession> {
   const trace: Trace = ctx.trace(s.label);
   return {
     connector: ctx.connector,
@@ -148,7 +148,7 @@ function replyResult(reply: Reply | null): ReplyResult | null {
 }
 
 /** The session's facts as a result: fields, not sentences. */
-function toResult(s: SessionPlan, address: string, dialogue: DialogueResult): SessionResult {
+function toResult(s: SessionPlan, address: string, dialogue: DialogueResult<EtrnSession>): SessionResult {
   if (dialogue.failure) {
     const { kind, phase, message } = dialogue.failure;
     return { ...emptySession(s, { kind, phase, message, reply: null }), address };

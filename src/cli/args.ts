@@ -43,6 +43,8 @@ export interface CliSettings {
   readonly authUser: string | undefined;
   readonly authPasswordFile: string | undefined;
   readonly authCleartext: boolean;
+  readonly atrn: boolean;
+  readonly relayTo: string | undefined;
 }
 
 /** The options table: long name → parseArgs config. Kept in one place so --help and the man page can be checked against it. */
@@ -78,6 +80,8 @@ export const optionTable = {
   mta: { type: 'string' },
   jobs: { type: 'string', short: 'j' },
   'per-session': { type: 'string' },
+  atrn: { type: 'boolean' },
+  'relay-to': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -125,6 +129,7 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
   if (v['etrn-hosts'] !== undefined && parsed.positionals.length > 0) {
     throw new UsageError('--etrn-hosts takes no server-host or client-hosts: they are in SPEC');
   }
+  if (v['relay-to'] !== undefined && !v.atrn) throw new UsageError('--relay-to needs --atrn');
   const [server, ...nodes] = v.defaults ? [] : parsed.positionals;
   const tls = v.tls as TlsMode | undefined;
   if (tls !== undefined && !tlsModes.includes(tls)) {
@@ -166,6 +171,8 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
     authUser: v['auth-user'],
     authPasswordFile: v['auth-password-file'],
     authCleartext: v['auth-cleartext'] ?? false,
+    atrn: v.atrn ?? false,
+    relayTo: v['relay-to'],
   };
 }
 
@@ -190,7 +197,7 @@ Options:
       --etrn-hosts SPEC    run the groups of SPEC
   -b, --boot-check         wait until the local MTA greets on localhost first
   -v, --verbose            show the SMTP dialogue on stderr
-  -p, --port PORT          server port (default 25)
+  -p, --port PORT          server port (default 25; 366 with --atrn)
       --local-port PORT    port the boot check probes (default 25)
       --boot-wait SECONDS  how long the boot check retries (default 30)
       --helo NAME          name sent with EHLO/HELO (default: this host's FQDN)
@@ -222,6 +229,11 @@ Options:
   -j, --jobs N             sessions run at once (default: half of the
                            open-file limit less 32, within 16..1000)
       --per-session N      most ETRN commands in one session (default 8)
+      --atrn               On-Demand Mail Relay (RFC 2645): AUTH, then ATRN for
+                           the client-hosts; the provider's mail is relayed
+                           to the local MTA over the same connection
+      --relay-to HOST[:PORT]  local MTA that receives ATRN mail
+                           (default localhost, --local-port)
   -h, --help               show this help
   -V, --version            show the version
 

@@ -203,6 +203,8 @@ function runOptions(
     tlsCaFile: settings.tlsCaFile,
     tlsServername: settings.tlsServername,
     tlsInsecure: settings.tlsInsecure,
+    atrn: settings.atrn,
+    relayTo: settings.relayTo,
     signal,
     onTrace,
   };

@@ -27,6 +27,8 @@ const where: Record<SessionPhase, string> = {
   auth: 'authenticating (AUTH)',
   etrn: 'receiving the ETRN reply',
   quit: 'sending QUIT',
+  atrn: 'receiving the ATRN reply',
+  relay: 'relaying the provider\'s mail to the local MTA',
 };
 
 /** The last node whose ETRN was written: the one in flight (or answered by the reply that ended the session). */

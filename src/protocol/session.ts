@@ -40,7 +40,7 @@ export type TlsMode = 'off' | 'opportunistic' | 'required' | 'implicit';
  * Where a session failed, as the JSON schema names it (connect: before the
  * session, set by the transport; tls: the TLS handshake).
  */
-export type SessionPhase = 'connect' | 'greeting' | 'ehlo' | 'helo' | 'starttls' | 'tls' | 'auth' | 'etrn' | 'quit';
+export type SessionPhase = 'connect' | 'greeting' | 'ehlo' | 'helo' | 'starttls' | 'tls' | 'auth' | 'etrn' | 'quit' | 'atrn' | 'relay';
 
 /** The phase of each state. */
 const phaseOf: Record<SessionState, SessionPhase> = {

@@ -3,15 +3,15 @@
 // session (drive.ts, RFC 3207), and the reconnect in clear after a failed
 // opportunistic handshake. All of them honour the same abort signal (caller
 // or whole-run deadline) and the per-step timeout.
-import type { EtrnSession, SessionPhase, TlsMode } from '../protocol/session.js';
+import type { SessionPhase, TlsMode } from '../protocol/session.js';
 import type { ErrorKind } from '../protocol/outcome.js';
 import { formatHostPort } from '../names/server.js';
 import { ConnectError, type Connector } from './connect.js';
-import { type Trace, driveSession } from './drive.js';
+import { type DrivenSession, type Trace, driveSession } from './drive.js';
 import type { TlsInfo, TlsSettings } from './tls.js';
 import type { Socket } from 'node:net';
 
-export interface DialogueSettings {
+export interface DialogueSettings<S extends DrivenSession = DrivenSession> {
   readonly connector: Connector;
   /** The address connected to (reconnects go there too) and its port. */
   readonly address: string;
@@ -24,7 +24,7 @@ export interface DialogueSettings {
   readonly tlsHost: string;
   readonly tls: TlsSettings;
   /** A fresh session for a connection in this TLS mode. */
-  readonly newSession: (tlsMode: TlsMode) => EtrnSession;
+  readonly newSession: (tlsMode: TlsMode) => S;
 }
 
 /** A failure before any session could speak (implicit TLS, reconnect). */
@@ -34,12 +34,16 @@ export interface TransportFailure {
   readonly message: string;
 }
 
-export type DialogueResult =
-  | { readonly session: EtrnSession; readonly tls: TlsInfo | null; readonly failure: null }
+export type DialogueResult<S extends DrivenSession = DrivenSession> =
+  | { readonly session: S; readonly tls: TlsInfo | null; readonly failure: null; readonly turned: Socket | null }
   | { readonly session: null; readonly tls: null; readonly failure: TransportFailure };
 
 /** Runs the dialogue in `mode`; never rejects. */
-export async function converse(socket: Socket, settings: DialogueSettings, mode: TlsMode): Promise<DialogueResult> {
+export async function converse<S extends DrivenSession>(
+  socket: Socket,
+  settings: DialogueSettings<S>,
+  mode: TlsMode,
+): Promise<DialogueResult<S>> {
   let tls: TlsInfo | null = null;
   if (mode === 'implicit') {
     const { secure } = await import('./tls.js');
@@ -61,10 +65,10 @@ export async function converse(socket: Socket, settings: DialogueSettings, mode:
     // What MTAs do: a failed opportunistic handshake is retried once in clear.
     return retryInClear(settings);
   }
-  return { session, tls: driven.tls, failure: null };
+  return { session, tls: driven.tls, failure: null, turned: driven.turned };
 }
 
-async function retryInClear(settings: DialogueSettings): Promise<DialogueResult> {
+async function retryInClear<S extends DrivenSession>(settings: DialogueSettings<S>): Promise<DialogueResult<S>> {
   const { trace, address, port } = settings;
   trace('==', 'opportunistic TLS failed; reconnecting without TLS');
   let again: Socket;

@@ -6,7 +6,8 @@
 // bytes cannot hold etrn longer. The protocol rules (unsolicited replies,
 // plaintext behind STARTTLS) are the session's; this is plumbing.
 import type { Socket } from 'node:net';
-import type { EtrnSession, SessionAction } from '../protocol/session.js';
+import type { SessionAction, SessionFailure, SessionState } from '../protocol/session.js';
+import type { ErrorKind } from '../protocol/outcome.js';
 import { stopReason } from './abort.js';
 import { describeSocketError } from './connect.js';
 import { formatSeconds } from './seconds.js';
@@ -14,6 +15,19 @@ import type { TlsInfo, TlsSettings } from './tls.js';
 
 export type TraceDirection = '<-' | '->' | '==';
 export type Trace = (direction: TraceDirection, text: string) => void;
+
+/** An action of a driven session; `turn` (ATRN, RFC 2645) hands the live connection back. */
+export type DriverAction = SessionAction | { readonly type: 'turn' };
+
+/** What the driver needs of a session (EtrnSession, AtrnSession). */
+export interface DrivenSession {
+  readonly state: SessionState;
+  readonly error: SessionFailure | null;
+  receiveData(chunk: Uint8Array): DriverAction | null;
+  written(): void;
+  fail(kind: ErrorKind, message: string): DriverAction;
+  secured(): DriverAction;
+}
 
 export interface DriveOptions {
   /** Deadline for each reply, in ms. */
@@ -31,10 +45,12 @@ export interface DriveResult {
   readonly tls: TlsInfo | null;
   /** True when a STARTTLS handshake failed (the caller may retry in clear). */
   readonly handshakeFailed: boolean;
+  /** The connection, still open, when the session turned it around (ATRN). */
+  readonly turned: Socket | null;
 }
 
 /** Runs the session to its end. Never rejects: every failure is recorded in the session. */
-export function driveSession(first: Socket, session: EtrnSession, options: DriveOptions): Promise<DriveResult> {
+export function driveSession(first: Socket, session: DrivenSession, options: DriveOptions): Promise<DriveResult> {
   return new Promise<DriveResult>((resolve) => new Driver(first, session, options, resolve).start());
 }
 
@@ -43,12 +59,13 @@ class Driver {
   private tls: TlsInfo | null;
   private handshakeFailed = false;
   private finished = false;
+  private turned = false;
   private delayTimer: NodeJS.Timeout | undefined;
   private replyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private socket: Socket,
-    private readonly session: EtrnSession,
+    private readonly session: DrivenSession,
     private readonly options: DriveOptions,
     private readonly resolve: (result: DriveResult) => void,
   ) {
@@ -87,10 +104,13 @@ class Driver {
     s.off('error', this.onError);
   }
 
-  private perform(action: SessionAction | null): void {
+  private perform(action: DriverAction | null): void {
     if (this.finished || action === null) return;
     clearTimeout(this.replyTimer);
-    if (action.type === 'close') {
+    if (action.type === 'turn') {
+      this.turned = true;
+      this.finish();
+    } else if (action.type === 'close') {
       this.socket.destroy();
       this.finish();
     } else if (action.type === 'starttls') {
@@ -167,6 +187,11 @@ class Driver {
     clearTimeout(this.delayTimer);
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.detach(this.socket);
+    if (this.turned) {
+      // The connection lives on, in the hands of the relay.
+      this.resolve({ tls: this.tls, handshakeFailed: false, turned: this.socket });
+      return;
+    }
     // Keep draining quietly (a 221 to QUIT, say) until the peer closes;
     // neither the socket nor its reaper holds the process open.
     const closing = this.socket;
@@ -175,6 +200,6 @@ class Driver {
     closing.unref();
     const reaper = setTimeout(() => closing.destroy(), this.options.timeoutMs).unref();
     closing.once('close', () => clearTimeout(reaper)); // let the socket go at once
-    this.resolve({ tls: this.tls, handshakeFailed: this.handshakeFailed });
+    this.resolve({ tls: this.tls, handshakeFailed: this.handshakeFailed, turned: null });
   }
 }
