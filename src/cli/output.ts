@@ -5,6 +5,7 @@ import { ExitCode, exitCodeForNodeReply } from '../protocol/outcome.js';
 import type { SessionPhase } from '../protocol/session.js';
 import type { EtrnResult, NodeResult, SessionError, SessionResult } from '../result.js';
 import type { TraceEvent } from '../run.js';
+import { formatAtrn } from './atrn-output.js';
 
 export interface Lines {
   readonly out: string[];
@@ -55,6 +56,11 @@ export function formatResult(result: EtrnResult): Lines {
   for (const s of result.sessions) {
     const name = sessionName(s);
     if (s.error) err.push(`etrn: ${name}: ${s.error.message} (while ${describeWhere(s, s.error)})`);
+    if (s.atrn) {
+      const line = formatAtrn(name, s.atrn);
+      if (line) (s.atrn.messages.deferred > 0 ? err : out).push(s.atrn.messages.deferred > 0 ? `etrn: ${line}` : line);
+      continue;
+    }
     for (const n of s.nodes) {
       if (n.ok) out.push(`${name}: ${n.node}: accepted: ${replyOf(n)}`);
       else if (n.code !== undefined) {

@@ -62,6 +62,11 @@ export interface PostfixLabOptions {
    * root: smtpd reads it as root before it drops privileges). Default: no TLS.
    */
   tls?: { certFile: string; keyFile: string };
+  /**
+   * smtpd recipient access table (address → action, e.g. "REJECT" or
+   * "450 4.2.0 try later"), checked after the relay restrictions. Default none.
+   */
+  recipientAccess?: Record<string, string>;
 }
 
 const NOT_INSTALLED = 'Postfix lab not installed: run `sudo lab/install-postfix.sh`';
@@ -257,6 +262,12 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
 
     const sinkNexthop = `smtp:[127.0.0.1]:${opts.sinkPort}`;
     await writeFile(join(etc, 'transport'), `${etrnDomain} ${sinkNexthop}\n${otherDomain} ${sinkNexthop}\n`);
+    const accessLines: string[] = [];
+    if (opts.recipientAccess) {
+      const table = Object.entries(opts.recipientAccess).map(([address, action]) => `${address} ${action}\n`);
+      await writeFile(join(etc, 'recipient_access'), table.join(''));
+      accessLines.push(`smtpd_recipient_restrictions = check_recipient_access texthash:${join(etc, 'recipient_access')}`);
+    }
     const mainCf = [
       'compatibility_level = 3.6',
       `myhostname = ${HOSTNAME}`, // the machine's host name may have no dot
@@ -302,6 +313,7 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
       'smtp_host_lookup = native',
       'smtpd_peername_lookup = no',
       ...tlsLines,
+      ...accessLines,
       '',
     ].join('\n');
     await writeFile(join(etc, 'main.cf'), mainCf);
@@ -318,7 +330,9 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
       // Postfix loads a table or main.cf only once its mtime is over a second
       // old ("pausing to let ... cool down", 300 ms at a time): backdate them.
       const past = new Date(Date.now() - 60_000);
-      for (const f of ['main.cf', 'master.cf', 'transport']) await utimes(join(etc, f), past, past);
+      for (const f of ['main.cf', 'master.cf', 'transport', ...(opts.recipientAccess ? ['recipient_access'] : [])]) {
+        await utimes(join(etc, f), past, past);
+      }
       const started = await run(join(p.daemons, 'master'), ['-c', etc, '-w'], env, timeoutMs, true);
       if (started.code === 0) break;
       const log = await readFile(maillog, 'utf8').catch(() => '');
