@@ -233,7 +233,8 @@ export async function startOdmrProvider(options: OdmrProviderOptions): Promise<O
   async function turn(io: LineIO, domains: readonly string[]): Promise<void> {
     if (options.hangAfterTurn) {
       transcript.push('-- provider hangs after the turn');
-      await io.line(timeoutMs * 10); // until the customer gives up and closes
+      // Read (the greeting) and never answer, until the customer gives up and closes.
+      while ((await io.line(timeoutMs)) !== null);
       return;
     }
     const ask = async (line: string): Promise<string[] | null> => {
