@@ -7,6 +7,7 @@
 // 5xx is bounced (recorded), one deferred with 4xx stays queued. It records
 // what it holds, delivered and bounced, and the dialogue. Fault switches
 // make it hang after the turn or drop the connection in the middle of DATA.
+import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 
@@ -175,12 +176,22 @@ export async function startOdmrProvider(options: OdmrProviderOptions): Promise<O
       switch (verb.toUpperCase()) {
         case 'EHLO':
           say(io, '250-provider.test');
-          if (!options.noAuth) say(io, '250-AUTH PLAIN');
+          if (!options.noAuth) say(io, '250-AUTH PLAIN CRAM-MD5');
           if (!options.noAtrn) say(io, '250-ATRN');
           say(io, '250 8BITMIME');
           break;
         case 'AUTH': {
           const [mech = '', initial] = arg.split(' ');
+          if (!options.noAuth && mech.toUpperCase() === 'CRAM-MD5') {
+            // RFC 2195, which fetchmail's ODMR mode tries first.
+            const challenge = `<${process.pid}.${Date.now()}@provider.test>`;
+            say(io, `334 ${Buffer.from(challenge).toString('base64')}`);
+            const [user = '', digest = ''] = Buffer.from((await hear(io)) ?? '', 'base64').toString('utf8').split(' ');
+            const secret = users[user];
+            authed = secret !== undefined && createHmac('md5', secret).update(challenge).digest('hex') === digest;
+            say(io, authed ? '235 2.7.0 Authentication successful' : '535 5.7.8 Authentication credentials invalid');
+            break;
+          }
           if (options.noAuth || mech.toUpperCase() !== 'PLAIN') {
             say(io, '504 5.5.4 mechanism not supported');
             break;
