@@ -67,9 +67,12 @@ async function execute(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
 
 /** Waits for the local MTA; the run's result when it never came up (or the run was stopped), else null. */
 async function bootCheck(p: Plan, options: EtrnOptions, connector: Connector, trace: Tracer): Promise<EtrnResult | null> {
-  const localPort = options.localPort ?? defaults.localPort;
+  // ATRN: the local MTA that will receive the relayed mail is the one to wait for.
+  const relayHost = p.relayTo && p.relayTo.host !== 'localhost' ? [p.relayTo.host] : undefined;
+  const localPort = p.relayTo?.port ?? options.localPort ?? defaults.localPort;
   const waitMs = options.bootWaitMs ?? defaults.bootWaitMs;
   const boot = await waitForLocalMta({
+    ...(relayHost ? { hosts: relayHost } : {}),
     port: localPort,
     waitMs,
     timeoutMs: options.timeoutMs ?? defaults.timeoutMs,

@@ -69,10 +69,12 @@ async function loadTargets(settings: CliSettings): Promise<{ targets: EtrnTarget
     return { targets: parseEtrnHosts(settings.etrnHosts), source: '--etrn-hosts' };
   }
   if (settings.defaults) {
-    const { DEFAULT_DEFAULTS_FILE, loadEtrnHostsFile } = await import('../config/defaults-file.js');
+    const { DEFAULT_DEFAULTS_FILE, loadEtrnHostsFile, ATRN_HOSTS_VARIABLE, ETRN_HOSTS_VARIABLE } = await import('../config/defaults-file.js');
     const file = settings.defaultsFile ?? DEFAULT_DEFAULTS_FILE;
-    const loaded = await loadEtrnHostsFile(file);
-    return { targets: loaded.groups, source: `ETRN_HOSTS in ${file}` };
+    // With --atrn, the same file names the ATRN providers (RFC 2645) in ATRN_HOSTS.
+    const variable = settings.atrn ? ATRN_HOSTS_VARIABLE : ETRN_HOSTS_VARIABLE;
+    const loaded = await loadEtrnHostsFile(file, variable);
+    return { targets: loaded.groups, source: `${variable} in ${file}` };
   }
   return { targets: [{ server: settings.server!, nodes: settings.nodes }], source: 'command line' };
 }

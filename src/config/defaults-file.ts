@@ -9,6 +9,8 @@ import { parseShellAssignments } from './shell-assign.js';
 
 export const DEFAULT_DEFAULTS_FILE = '/etc/default/sendmail';
 export const ETRN_HOSTS_VARIABLE = 'ETRN_HOSTS';
+/** The ATRN providers (RFC 2645), read instead of ETRN_HOSTS by `--atrn --defaults`: same syntax. */
+export const ATRN_HOSTS_VARIABLE = 'ATRN_HOSTS';
 
 export interface EtrnHostsSetting {
   /** The value of ETRN_HOSTS, or undefined if the file never sets it (or unsets it). */
@@ -24,7 +26,7 @@ export interface EtrnHostsFile extends EtrnHostsSetting {
 }
 
 /** Reads `path` and returns its ETRN_HOSTS. Throws ConfigError naming the file (and line). */
-export async function readEtrnHostsFile(path: string): Promise<EtrnHostsSetting> {
+export async function readEtrnHostsFile(path: string, variable = ETRN_HOSTS_VARIABLE): Promise<EtrnHostsSetting> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -41,7 +43,7 @@ export async function readEtrnHostsFile(path: string): Promise<EtrnHostsSetting>
     throw new ConfigError(`cannot read defaults file: ${why}`, path);
   }
   const { vars, warnings } = parseShellAssignments(text, path);
-  const found = vars.get(ETRN_HOSTS_VARIABLE);
+  const found = vars.get(variable);
   return { value: found?.value, line: found?.line ?? 0, warnings };
 }
 
@@ -50,13 +52,16 @@ export async function readEtrnHostsFile(path: string): Promise<EtrnHostsSetting>
  * ConfigError at the line of its assignment (the file is configuration, so
  * exit 78), carrying the parser's message that names the group.
  */
-export async function loadEtrnHostsFile(path: string): Promise<EtrnHostsFile> {
-  const setting = await readEtrnHostsFile(path);
+export async function loadEtrnHostsFile(path: string, variable = ETRN_HOSTS_VARIABLE): Promise<EtrnHostsFile> {
+  const setting = await readEtrnHostsFile(path, variable);
   if (setting.value === undefined) return { ...setting, groups: [] };
   try {
     return { ...setting, groups: parseEtrnHosts(setting.value) };
   } catch (error) {
-    if (error instanceof EtrnError) throw new ConfigError(error.message, path, setting.line);
+    if (error instanceof EtrnError) {
+      const message = variable === ETRN_HOSTS_VARIABLE ? error.message : error.message.replaceAll(ETRN_HOSTS_VARIABLE, variable);
+      throw new ConfigError(message, path, setting.line);
+    }
     throw error;
   }
 }
