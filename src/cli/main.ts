@@ -245,7 +245,8 @@ async function run(
   if (settings.dryRun) {
     const result = dryRunResult(p);
     report.json(result, toJson);
-    report.info(output.formatPlan(result, p.heloName, p.bootCheck ? `localhost:${settings.localPort ?? defaults.localPort}` : null));
+    const bootTarget = `localhost:${settings.localPort ?? defaults.localPort}`;
+    report.info(output.formatPlan(result, p.heloName, p.bootCheck ? bootTarget : null, p.relayTo ?? null));
     return result.exitCode;
   }
   const finished = await runPlan(p, options);

@@ -75,12 +75,19 @@ export function formatResult(result: EtrnResult): Lines {
 }
 
 /** The dry-run listing: each session and its commands. */
-export function formatPlan(result: EtrnResult, heloName: string, bootCheck: string | null): string[] {
+export function formatPlan(
+  result: EtrnResult,
+  heloName: string,
+  bootCheck: string | null,
+  relay: { readonly host: string; readonly port: number } | null = null,
+): string[] {
   const lines: string[] = [];
-  if (bootCheck) lines.push(`boot check: wait for ${bootCheck}`);
+  const relayTo = relay && formatHostPort(relay.host, relay.port);
+  if (bootCheck) lines.push(`boot check: wait for ${relayTo ?? bootCheck}`);
   result.sessions.forEach((s, i) => {
     lines.push(`session ${i + 1}: ${formatHostPort(s.server, s.port)}: EHLO ${heloName}`);
-    for (const n of s.nodes) lines.push(`  ETRN ${n.node}`);
+    if (relayTo) lines.push(`  ATRN ${s.nodes.map((n) => n.node).join(',')} (relayed to ${relayTo})`);
+    else for (const n of s.nodes) lines.push(`  ETRN ${n.node}`);
   });
   return lines;
 }

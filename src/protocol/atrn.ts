@@ -279,6 +279,7 @@ export class RelayLedger {
   private open = false;
   private rcptOk = 0;
   private rcptTemp = 0;
+  private rcptRefused = 0;
   private counts = { offered: 0, accepted: 0, refused: 0, deferred: 0, recipientsRefused: 0, quit: false };
 
   command(kind: RelayedCommand): void {
@@ -306,12 +307,16 @@ export class RelayLedger {
           this.open = true;
           this.rcptOk = 0;
           this.rcptTemp = 0;
+          this.rcptRefused = 0;
         } else this.settle(temp ? 'deferred' : 'refused', true);
         break;
       case 'rcpt':
         if (ok) this.rcptOk += 1;
         else if (temp) this.rcptTemp += 1;
-        else this.counts.recipientsRefused += 1;
+        else {
+          this.rcptRefused += 1;
+          this.counts.recipientsRefused += 1;
+        }
         break;
       case 'data':
         if (code !== 354) this.settle(this.rcptOk === 0 && this.rcptTemp === 0 && !temp ? 'refused' : temp || this.rcptTemp > 0 ? 'deferred' : 'refused');
@@ -320,7 +325,8 @@ export class RelayLedger {
         this.settle(ok ? 'accepted' : temp ? 'deferred' : 'refused');
         break;
       case 'rset':
-        if (this.open) this.settle('deferred');
+        // Every recipient refused for good: the message is refused; otherwise the provider keeps it.
+        if (this.open) this.settle(this.rcptOk === 0 && this.rcptTemp === 0 && this.rcptRefused > 0 ? 'refused' : 'deferred');
         break;
       default:
         break;
