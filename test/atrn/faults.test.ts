@@ -184,3 +184,14 @@ test('the local MTA dying in the middle of a body: the provider hears 421 and ke
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('the whole-run --deadline also bounds the relay: exit 75, the provider keeps its mail', async () => {
+  await withProvider({ hangAfterTurn: true }, async (p) => {
+    const { run, json } = await atrn(p.port, sink!.port, ['-t', '60', '--deadline', '1']);
+    assert.equal(run.code, 75, run.stderr);
+    assert.equal(json.sessions[0]!.error?.kind, 'timeout');
+    assert.equal(json.sessions[0]!.error?.phase, 'relay');
+    assert.ok(run.elapsedMs < 30_000, 'bounded by --deadline, not -t (generous bound)');
+    assert.deepEqual(p.held(), { 'client.test': ['f-1'] });
+  });
+});
