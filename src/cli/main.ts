@@ -12,13 +12,13 @@ import type { EtrnOptions, EtrnTarget, Plan, TraceEvent } from '../run.js';
 import { Stdout } from './stdout.js';
 import type { Severity, SyslogWriter } from './syslog.js';
 
-/** How an error that stopped the run is reported: its exit status and JSON kind (none: internal error, 70). */
-function classify(error: unknown): { status: number; kind: RunError['kind'] | null } {
+/** How an error that stopped the run is reported: its exit status and JSON kind (an internal error: 70). */
+function classify(error: unknown): { status: number; kind: RunError['kind'] } {
   const code = error instanceof EtrnError ? error.code : null;
   if (code === 'ERR_CONFIG') return { status: ExitCode.CONFIG, kind: 'config' };
   if (code === 'ERR_USAGE' || code === 'ERR_INVALID_NAME') return { status: ExitCode.USAGE, kind: 'usage' };
   if (code === 'ERR_OUTPUT') return { status: ExitCode.IOERR, kind: 'io' };
-  return { status: ExitCode.SOFTWARE, kind: null };
+  return { status: ExitCode.SOFTWARE, kind: 'internal' };
 }
 
 /** Where output lines go: the terminal (unless -q / --json) and, with --syslog, the system log. */
@@ -149,11 +149,7 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
     }
     const { status, kind } = classify(error);
     const message = (error as Error)?.message ?? String(error);
-    if (kind === null) {
-      report.fatal([`etrn: internal error: ${message}`]);
-      return status;
-    }
-    return failedStart(report, { kind, message }, status, false);
+    return failedStart(report, { kind, message: kind === 'internal' ? `internal error: ${message}` : message }, status, false);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
