@@ -20,7 +20,7 @@ export { normalizeNode, normalizeNodes, normalizeDomain } from './names/node.js'
 export { parseServer } from './names/server.js';
 export type { ServerAddress } from './names/server.js';
 export { parseSendmailCf, parseClassFile } from './config/sendmail-cf.js';
-export { discoverSendmailNodes, localFqdn } from './config/discovery.js';
+export { discoverSendmailNodes, localFqdn } from './config/class-w-discovery.js';
 export type { Connector, ConnectTarget } from './transport/connect.js';
 export { tcpConnector, ConnectError } from './transport/connect.js';
 export type { Resolver, ResolvedAddress } from './transport/resolve.js';

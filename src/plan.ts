@@ -1,9 +1,9 @@
 // Planning a run: validate every option and name, read the discovery
 // sources, and split the nodes into sessions, all before anything is sent
 // (usage and configuration errors are thrown from here).
-import { readFile } from 'node:fs/promises';
 import { ConfigError, UsageError } from './errors.js';
-import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/discovery.js';
+import { CONFIG_FILE_MAX_BYTES, readRegularFile } from './config/bounded-read.js';
+import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/class-w-discovery.js';
 import type { Mta } from './config/mta-discovery.js';
 import { isLocalhostName } from './config/sendmail-cf.js';
 import { normalizeDomain, normalizeNodes, uniqueNames } from './names/node.js';
@@ -52,11 +52,11 @@ function checkDuration(name: string, value: number | undefined, allowZero: boole
  */
 export async function plan(options: EtrnOptions): Promise<Plan> {
   const targets = checkOptions(options);
-  const tlsCa = options.tlsCaFile === undefined ? undefined : await readTlsCa(options.tlsCaFile);
+  const tlsCa = options.tlsCaFile === undefined ? undefined : await readTlsCa(options.tlsCaFile, options.signal);
   const parsed = targets.map((t) => ({ server: parseServer(t.server), nodes: normalizeNodes(t.nodes ?? []) }));
   // This host's name is looked up only when needed (no --helo, or discovery).
   let fqdn = options.fqdn;
-  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn());
+  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn(undefined, options.signal));
   const heloName = normalizeDomain(options.heloName ?? (await hostName()), 'EHLO name');
   const discovery = new DiscoveryOnce(options, hostName);
   const sessions: SessionPlan[] = [];
@@ -108,14 +108,9 @@ function checkOptions(options: EtrnOptions): readonly EtrnTarget[] {
   return targets;
 }
 
-/** The PEM trust anchors of --tls-ca. */
-async function readTlsCa(file: string): Promise<string> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read TLS trust anchors: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, file);
-  }
+/** The PEM trust anchors of --tls-ca (a regular file of at most CONFIG_FILE_MAX_BYTES). */
+async function readTlsCa(file: string, signal: AbortSignal | undefined): Promise<string> {
+  const { text: pem } = await readRegularFile(file, { what: 'TLS trust anchors', maxBytes: CONFIG_FILE_MAX_BYTES, signal });
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('no PEM certificate in TLS trust anchors', file);
   return pem;
 }
@@ -178,12 +173,13 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
   let names: string[];
   let warnings: string[];
   if (mta === 'sendmail') {
-    const { discoverSendmailNodes } = await import('./config/discovery.js');
-    const found = await discoverSendmailNodes(cf, fqdn);
+    const { discoverSendmailNodes } = await import('./config/class-w-discovery.js');
+    const found = await discoverSendmailNodes(cf, fqdn, options.signal);
     names = found.nodes;
     warnings = found.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
   } else {
-    const found = mta === 'postfix' ? await discoverPostfixNodes() : await discoverEximNodes();
+    const run = { signal: options.signal };
+    const found = mta === 'postfix' ? await discoverPostfixNodes(run) : await discoverEximNodes(run);
     names = [fqdn, ...found.nodes];
     warnings = [...found.warnings];
   }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalFromHosts, discoverSendmailNodes } from '../../src/config/discovery.js';
+import { canonicalFromHosts, discoverSendmailNodes } from '../../src/config/class-w-discovery.js';
 import { ConfigError } from '../../src/errors.js';
 import { ExitCode, exitCodeForKind } from '../../src/protocol/outcome.js';
 
