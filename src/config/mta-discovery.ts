@@ -117,7 +117,7 @@ export interface PostfixDiscoveryOptions {
   postconf?: string;
   /** Postfix configuration folder (postconf -c). Default: postconf's own. */
   configDir?: string;
-  /** Environment for finding postconf and, without secrets, for running it. Default: etrn's PATH, TZ and MAIL_CONFIG only. */
+  /** Environment for finding postconf and, without secrets, for running it. Default: etrn's own, filtered (see childEnvironment). */
   env?: NodeJS.ProcessEnv;
   /** The run's stop signal: postconf is killed on abort. */
   signal?: AbortSignal;
@@ -156,7 +156,7 @@ export interface EximDiscoveryOptions {
   exim?: string;
   /** Exim configuration file (exim -C). Default: exim's own. */
   configFile?: string;
-  /** Environment for finding exim and, without secrets, for running it. Default: etrn's PATH, TZ and MAIL_CONFIG only. */
+  /** Environment for finding exim and, without secrets, for running it. Default: etrn's own, filtered (see childEnvironment). */
   env?: NodeJS.ProcessEnv;
   /** The run's stop signal: exim is killed on abort. */
   signal?: AbortSignal;

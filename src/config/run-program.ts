@@ -1,7 +1,7 @@
 // The one place etrn starts other programs (postconf, exim -bP, logger):
 // without a shell, with an environment that carries no secret (no
-// ETRN_PASSWORD; only what a program needs: PATH, the C locale, TZ,
-// MAIL_CONFIG), and for programs whose output etrn reads, with a time
+// ETRN_PASSWORD; only what a program needs: PATH, LD_LIBRARY_PATH, the C
+// locale, TZ, MAIL_CONFIG), and for programs whose output etrn reads, with a time
 // limit, a bound on the output and the run's AbortSignal: the program is
 // killed (its whole process group) when any of them runs out.
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
@@ -15,13 +15,15 @@ export const PROGRAM_OUTPUT_MAX_BYTES = 1024 * 1024;
 
 const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Variables passed on from etrn's environment, when set. */
-const PASSED = ['PATH', 'TZ', 'MAIL_CONFIG'] as const;
+const PASSED = ['PATH', 'LD_LIBRARY_PATH', 'TZ', 'MAIL_CONFIG'] as const;
 /** Variables never passed to a program, even in an environment the caller gave. */
 const SECRET = ['ETRN_PASSWORD'] as const;
 
 /**
  * The environment a program gets. From etrn's own environment (`given`
- * undefined: process.env), only PATH, TZ and MAIL_CONFIG; from one the
+ * undefined: process.env), only PATH, LD_LIBRARY_PATH (for a program
+ * installed outside the system's library folders), TZ and MAIL_CONFIG
+ * (Postfix's configuration folder); from one the
  * library caller chose, everything but the secrets. Always LC_ALL=C and
  * LANG=C, so messages come in the form etrn parses.
  */

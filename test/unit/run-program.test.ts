@@ -37,7 +37,7 @@ async function pidFrom(file: string): Promise<number> {
 }
 
 describe('childEnvironment', () => {
-  test("from etrn's environment: only PATH, TZ, MAIL_CONFIG and the C locale; never ETRN_PASSWORD", () => {
+  test("from etrn's environment: only PATH, LD_LIBRARY_PATH, TZ, MAIL_CONFIG and the C locale; never ETRN_PASSWORD", () => {
     const saved = { ...process.env };
     try {
       process.env.ETRN_PASSWORD = 'secret-1';
@@ -50,6 +50,7 @@ describe('childEnvironment', () => {
         LC_ALL: 'C',
         LANG: 'C',
         ...(saved.TZ === undefined ? {} : { TZ: saved.TZ }),
+        ...(saved.LD_LIBRARY_PATH === undefined ? {} : { LD_LIBRARY_PATH: saved.LD_LIBRARY_PATH }),
       });
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
