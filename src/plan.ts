@@ -5,7 +5,8 @@ import { ConfigError, UsageError } from './errors.js';
 import { CONFIG_FILE_MAX_BYTES, readRegularFile } from './config/bounded-read.js';
 import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/class-w-discovery.js';
 import type { Mta } from './config/mta-discovery.js';
-import { isLocalhostName } from './config/sendmail-cf.js';
+import { formatDiagnostic } from './config/diagnostic.js';
+import { isLocalOrLiteral } from './config/local-names.js';
 import { normalizeDomain, normalizeNodes, uniqueNames } from './names/node.js';
 import { formatHostPort, parseServer } from './names/server.js';
 import { type EtrnOptions, type EtrnTarget, MAX_NODES_PER_SERVER, MAX_SERVERS, defaults } from './options.js';
@@ -176,14 +177,14 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
     const { discoverSendmailNodes } = await import('./config/class-w-discovery.js');
     const found = await discoverSendmailNodes(cf, fqdn, options.signal);
     names = found.nodes;
-    warnings = found.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
+    warnings = found.warnings.map(formatDiagnostic);
   } else {
     const run = { signal: options.signal };
     const found = mta === 'postfix' ? await discoverPostfixNodes(run) : await discoverEximNodes(run);
     names = [fqdn, ...found.nodes];
     warnings = [...found.warnings];
   }
-  const nodes = uniqueNames(names.filter((n) => !isLocalhostName(n)));
+  const nodes = uniqueNames(names.filter((n) => !isLocalOrLiteral(n)));
   if (nodes.length === 0) throw new ConfigError(`discovery (${mta}) found no names to ask for`);
   return { mta, nodes, warnings };
 }

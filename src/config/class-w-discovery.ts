@@ -6,7 +6,9 @@ import { ConfigError } from '../errors.js';
 import { InvalidNameError } from '../errors.js';
 import { CONFIG_FILE_MAX_BYTES, readRegularFile, UnreadableFileError } from './bounded-read.js';
 import { normalizeDomain, uniqueNames } from '../names/node.js';
-import { type Diagnostic, isLocalhostName, parseClassFile, parseSendmailCf } from './sendmail-cf.js';
+import type { Diagnostic } from './diagnostic.js';
+import { isLocalOrLiteral } from './local-names.js';
+import { parseClassFile, parseSendmailCf } from './sendmail-cf.js';
 
 export const DEFAULT_SENDMAIL_CF = '/etc/mail/sendmail.cf';
 
@@ -49,7 +51,7 @@ export async function discoverSendmailNodes(sendmailCf: string, fqdn: string, si
   }
   const nodes: string[] = [];
   for (const { word, file, line } of candidates) {
-    if (isLocalhostName(word)) continue;
+    if (isLocalOrLiteral(word)) continue;
     try {
       nodes.push(normalizeDomain(word, 'class w name'));
     } catch (error) {

@@ -4,7 +4,7 @@
 import { ConfigError, EtrnError } from '../errors.js';
 import { CONFIG_FILE_MAX_BYTES, readRegularFile } from './bounded-read.js';
 import { type EtrnHostsGroup, parseEtrnHosts } from './etrn-hosts.js';
-import type { Diagnostic } from './sendmail-cf.js';
+import type { Diagnostic } from './diagnostic.js';
 import { parseShellAssignments } from './shell-assign.js';
 
 export const DEFAULT_DEFAULTS_FILE = '/etc/default/sendmail';

@@ -10,6 +10,7 @@ import { delimiter, join } from 'node:path';
 import { ConfigError, InvalidNameError } from '../errors.js';
 import { normalizeDomain, uniqueNames } from '../names/node.js';
 import { DEFAULT_SENDMAIL_CF } from './class-w-discovery.js';
+import { formatDiagnostic } from './diagnostic.js';
 import { parseEximLocalDomains } from './exim-domains.js';
 import { parsePostfixDomains } from './postfix-domains.js';
 import { PROGRAM_TIMEOUT_MS, type ProgramRun, runProgram } from './run-program.js';
@@ -147,7 +148,7 @@ export async function discoverPostfixNodes(opts: PostfixDiscoveryOptions = {}): 
   }
   const [mydestination, virtual_mailbox_domains, relay_domains, myhostname, mydomain] = lines as [string, string, string, string, string];
   const parsed = parsePostfixDomains({ mydestination, virtual_mailbox_domains, relay_domains, myhostname, mydomain });
-  const warnings = [...stderrWarnings(out.stderr), ...parsed.warnings];
+  const warnings = [...stderrWarnings(out.stderr), ...parsed.warnings.map(formatDiagnostic)];
   return { nodes: normalizeAll(parsed.names, 'Postfix', warnings), warnings };
 }
 
@@ -176,6 +177,6 @@ export async function discoverEximNodes(opts: EximDiscoveryOptions = {}): Promis
   // A missing list is exit status 1 with the reason on stdout: the parser reports it.
   if (out.failure !== null && !/^no address, domain, host, or local part list called/m.test(out.stdout)) throw failed(out);
   const parsed = parseEximLocalDomains(out.stdout);
-  const warnings = [...stderrWarnings(out.stderr), ...parsed.warnings];
+  const warnings = [...stderrWarnings(out.stderr), ...parsed.warnings.map(formatDiagnostic)];
   return { nodes: normalizeAll(parsed.names, 'Exim', warnings), warnings };
 }
