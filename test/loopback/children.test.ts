@@ -137,3 +137,12 @@ describe('--deadline and signals hold while postconf is slow', () => {
     });
   }
 });
+
+test('a postconf that floods its output is killed at 1 MiB: 78 naming the limit, no server contacted', async () => {
+  const { bin } = stubs({ postconf: 'yes node.example' });
+  const before = server.connections.length;
+  const run = await runEtrn(['--mta', 'postfix', ...net(), '127.0.0.1'], { env: { PATH: pathWith(bin) }, killAfterMs: 30_000 });
+  assert.equal(run.code, 78, run.stderr);
+  assert.match(run.stderr, /postconf -h -x .* failed: more than 1 MiB of output$/m);
+  assert.equal(server.connections.length, before, 'a server was contacted');
+});
