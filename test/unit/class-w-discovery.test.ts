@@ -1,4 +1,4 @@
-// Unit tests for class w discovery (src/config/discovery.ts), with real files
+// Unit tests for class w discovery (src/config/class-w-discovery.ts), with real files
 // in a temporary directory.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
