@@ -123,7 +123,7 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
 /** The run's trust anchors, built by the first TLS handshake and shared by the others (transport/trust.ts). */
 function runTrust(tlsCa: string | undefined): () => Promise<SecureContext> {
   let built: Promise<SecureContext> | undefined;
-  return () => (built ??= import('./transport/trust.js').then((t) => t.buildTrust(tlsCa)).then((t) => t.context));
+  return () => (built ??= import('./transport/trust.js').then((t) => t.buildTrust(tlsCa).context));
 }
 
 /** Maps with at most `limit` calls running at once, keeping the input order. */

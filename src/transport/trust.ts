@@ -6,8 +6,12 @@
 // plus the store OpenSSL itself reads (the bundle file, SSL_CERT_FILE, and
 // the c_rehash directory, SSL_CERT_DIR) plus NODE_EXTRA_CA_CERTS; or, with
 // --tls-ca, that file alone. Read once per run, on its first TLS handshake;
-// every file is bounded in size and an unreadable entry is skipped.
-import { open, readdir } from 'node:fs/promises';
+// every file is bounded in size and an unreadable entry is skipped. The
+// reads are synchronous: a few hundred small local files take a few ms that
+// way, several times less than through the thread pool, and no special file
+// (a FIFO named like a certificate) can hold the run: it is opened without
+// blocking and skipped unless it is a regular file.
+import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SecureContext, createSecureContext, rootCertificates } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -64,7 +68,8 @@ class Collector {
   add(source: string, text: string): number {
     let added = 0;
     for (const match of text.matchAll(PEM_BLOCK)) {
-      const key = match[0].replace(/\s+/g, '');
+      // The same certificate wrapped differently is kept twice: harmless, and cheaper than normalizing each.
+      const key = match[0];
       if (this.seen.has(key)) continue;
       this.seen.add(key);
       this.certificates.push(match[0]);
@@ -75,28 +80,32 @@ class Collector {
   }
 
   /** Reads `file` if it is a regular file within `limit` bytes; null (and a note) otherwise, or when absent and `quietIfMissing`. */
-  async read(file: string, limit: number, quietIfMissing: boolean): Promise<string | null> {
-    let handle;
+  read(file: string, limit: number, quietIfMissing: boolean): string | null {
+    let fd: number;
     try {
-      handle = await open(file, 'r');
+      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? String(error);
       if (!(quietIfMissing && code === 'ENOENT')) this.skipped.push(`${file}: ${code}`);
       return null;
     }
     try {
-      const { size } = await handle.stat();
-      if (size > limit || this.bytes + size > TRUST_LIMITS.totalBytes) {
-        this.skipped.push(`${file}: too large (${size} bytes)`);
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) {
+        this.skipped.push(`${file}: not a regular file`);
         return null;
       }
-      this.bytes += size;
-      return await handle.readFile('latin1');
+      if (stat.size > limit || this.bytes + stat.size > TRUST_LIMITS.totalBytes) {
+        this.skipped.push(`${file}: too large (${stat.size} bytes)`);
+        return null;
+      }
+      this.bytes += stat.size;
+      return readFileSync(fd, 'latin1');
     } catch (error) {
       this.skipped.push(`${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
       return null;
     } finally {
-      await handle.close().catch(() => undefined);
+      closeSync(fd);
     }
   }
 }
@@ -108,7 +117,7 @@ function envList(env: Readonly<Record<string, string | undefined>>, name: string
 }
 
 /** Reads the system store OpenSSL uses, plus Node's roots and NODE_EXTRA_CA_CERTS. Never throws. */
-export async function loadTrustAnchors(lookup: TrustLookup = {}): Promise<TrustAnchors> {
+export function loadTrustAnchors(lookup: TrustLookup = {}): TrustAnchors {
   const env = lookup.env ?? process.env;
   const c = new Collector();
   if (lookup.nodeRoots ?? true) c.add('node', rootCertificates.join('\n'));
@@ -116,26 +125,26 @@ export async function loadTrustAnchors(lookup: TrustLookup = {}): Promise<TrustA
   const bundleFile = env['SSL_CERT_FILE'];
   const bundles = bundleFile ? [bundleFile] : (lookup.bundles ?? SYSTEM_BUNDLES);
   for (const file of bundles) {
-    const text = await c.read(file, TRUST_LIMITS.bundleBytes, !bundleFile);
+    const text = c.read(file, TRUST_LIMITS.bundleBytes, !bundleFile);
     if (text !== null) {
       c.add(file, text);
       break;
     }
   }
-  for (const dir of envList(env, 'SSL_CERT_DIR') ?? lookup.dirs ?? SYSTEM_DIRS) await readHashedDir(c, dir);
+  for (const dir of envList(env, 'SSL_CERT_DIR') ?? lookup.dirs ?? SYSTEM_DIRS) readHashedDir(c, dir);
   const extra = env['NODE_EXTRA_CA_CERTS'];
   if (extra) {
-    const text = await c.read(extra, TRUST_LIMITS.bundleBytes, false);
+    const text = c.read(extra, TRUST_LIMITS.bundleBytes, false);
     if (text !== null) c.add(extra, text);
   }
   return { certificates: c.certificates, sources: c.sources, skipped: c.skipped };
 }
 
 /** The certificates of a c_rehash directory (HASH.N files, which is what OpenSSL looks up). */
-async function readHashedDir(c: Collector, dir: string): Promise<void> {
+function readHashedDir(c: Collector, dir: string): void {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') c.skipped.push(`${dir}: ${code ?? String(error)}`);
@@ -143,11 +152,9 @@ async function readHashedDir(c: Collector, dir: string): Promise<void> {
   }
   const hashed = names.filter((n) => HASHED.test(n)).sort();
   if (hashed.length > TRUST_LIMITS.dirEntries) c.skipped.push(`${dir}: only the first ${TRUST_LIMITS.dirEntries} of ${hashed.length} entries read`);
-  const wanted = hashed.slice(0, TRUST_LIMITS.dirEntries);
-  // A few reads at a time: quick, and far from the open-file limit.
-  for (let i = 0; i < wanted.length; i += 32) {
-    const texts = await Promise.all(wanted.slice(i, i + 32).map((n) => c.read(join(dir, n), TRUST_LIMITS.entryBytes, false)));
-    for (const text of texts) if (text !== null) c.add(dir, text);
+  for (const name of hashed.slice(0, TRUST_LIMITS.dirEntries)) {
+    const text = c.read(join(dir, name), TRUST_LIMITS.entryBytes, false);
+    if (text !== null) c.add(dir, text);
   }
 }
 
@@ -166,9 +173,9 @@ export interface RunTrust {
  * PEM when given (it replaces every other anchor), else the system's store
  * as above. TLS 1.2 at least.
  */
-export async function buildTrust(tlsCa: string | undefined, lookup?: TrustLookup): Promise<RunTrust> {
+export function buildTrust(tlsCa: string | undefined, lookup?: TrustLookup): RunTrust {
   const started = performance.now();
-  const anchors: TrustAnchors = tlsCa === undefined ? await loadTrustAnchors(lookup) : { certificates: [tlsCa], sources: ['--tls-ca'], skipped: [] };
+  const anchors: TrustAnchors = tlsCa === undefined ? loadTrustAnchors(lookup) : { certificates: [tlsCa], sources: ['--tls-ca'], skipped: [] };
   const context = secureContext(anchors.certificates);
   return {
     context,

@@ -5,6 +5,7 @@
 // host's store.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
@@ -60,10 +61,11 @@ test('a hashed directory: HASH.N entries are read (as OpenSSL looks them up), ot
   assert.deepEqual(a.certificates.map((c) => c.trim()), [CA]);
 });
 
-test('unreadable entries are skipped with a note, never thrown: a dangling link, a directory, an oversized file', async () => {
+test('unreadable entries are skipped with a note, never thrown: a dangling link, a directory, a FIFO, an oversized file', async () => {
   const dir = tempDir('trust');
   symlinkSync('nowhere.pem', join(dir, '11111111.0'));
   mkdirSync(join(dir, '22222222.0'));
+  execFileSync('mkfifo', [join(dir, '55555555.0')]);
   writeFileSync(join(dir, '33333333.0'), CA);
   const big = join(dir, '44444444.0');
   writeFileSync(big, LEAF);
@@ -73,9 +75,10 @@ test('unreadable entries are skipped with a note, never thrown: a dangling link,
   truncateSync(bigBundle, TRUST_LIMITS.bundleBytes + 1);
   const a = await loadTrustAnchors({ ...only, bundles: [bigBundle], dirs: [dir] });
   assert.deepEqual(a.certificates.map((c) => c.trim()), [CA]);
-  assert.equal(a.skipped.length, 4, a.skipped.join('\n'));
+  assert.equal(a.skipped.length, 5, a.skipped.join('\n'));
   assert.ok(a.skipped.some((s) => s.startsWith(join(dir, '11111111.0')) && s.includes('ENOENT')));
-  assert.ok(a.skipped.some((s) => s.startsWith(join(dir, '22222222.0')) && s.includes('EISDIR')));
+  assert.ok(a.skipped.some((s) => s.startsWith(join(dir, '22222222.0')) && s.includes('not a regular file')));
+  assert.ok(a.skipped.some((s) => s.startsWith(join(dir, '55555555.0')) && s.includes('not a regular file')), 'a FIFO is not waited on');
   assert.ok(a.skipped.some((s) => s.startsWith(big) && s.includes('too large')));
   assert.ok(a.skipped.some((s) => s.startsWith(bigBundle) && s.includes('too large')));
 });
