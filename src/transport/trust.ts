@@ -58,6 +58,17 @@ export interface TrustLookup {
   readonly nodeRoots?: boolean;
 }
 
+/**
+ * What tells one PEM certificate from another whatever its line length
+ * (Node wraps at 72, Debian at 64): the last 64 base64 digits, which encode
+ * the signature, a few hundred bytes no two certificates share. Cheaper
+ * than normalizing whole certificates.
+ */
+function identity(pem: string): string {
+  const end = pem.lastIndexOf('-----END');
+  return pem.slice(Math.max(0, end - 200), end).replace(/\s+/g, '').slice(-64);
+}
+
 class Collector {
   readonly certificates: string[] = [];
   readonly sources: string[] = [];
@@ -68,8 +79,7 @@ class Collector {
   add(source: string, text: string): number {
     let added = 0;
     for (const match of text.matchAll(PEM_BLOCK)) {
-      // The same certificate wrapped differently is kept twice: harmless, and cheaper than normalizing each.
-      const key = match[0];
+      const key = identity(match[0]);
       if (this.seen.has(key)) continue;
       this.seen.add(key);
       this.certificates.push(match[0]);
