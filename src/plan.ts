@@ -105,6 +105,9 @@ function checkOptions(options: EtrnOptions): readonly EtrnTarget[] {
     const bad = /[\u0000-\u001f\u007f]/;
     if (options.auth.user === '' || bad.test(options.auth.user)) throw new UsageError('AUTH user name is empty or has control characters');
     if (options.auth.password === '' || options.auth.password.includes('\u0000')) throw new UsageError('AUTH password is empty or has a NUL byte');
+    if (options.tls === 'off' && !options.auth.allowCleartext) {
+      throw new UsageError('--tls off with --auth-user would send AUTH without TLS: add --auth-cleartext to allow it');
+    }
   }
   return targets;
 }

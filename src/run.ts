@@ -2,6 +2,7 @@
 // every session with bounded concurrency (session-runner.ts) and collect
 // one result per session. A failing server is a result, never a rejection.
 import { setMaxListeners } from 'node:events';
+import type { SecureContext } from 'node:tls';
 import type { ErrorKind } from './protocol/outcome.js';
 import { type EtrnOptions, defaults } from './options.js';
 import { type Plan, dryRunResult, emptySession, plan } from './plan.js';
@@ -110,17 +111,25 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
     delayMs: options.delayMs ?? defaults.delayMs,
     force: options.force ?? false,
     tlsMode: options.tls ?? 'opportunistic',
-    auth: options.auth,
+    // --tls-insecure also accepts AUTH over TLS whose certificate did not verify.
+    auth: options.auth && { ...options.auth, allowUnverified: options.auth.allowUnverified || options.tlsInsecure },
     tls: {
       ca: p.tlsCa,
       servername: options.tlsServername,
       verify: (options.tls === 'required' || options.tls === 'implicit') && !options.tlsInsecure,
+      trust: runTrust(p.tlsCa),
     },
     sourceAddress: options.sourceAddress,
     replyLimits: options.replyLimits,
     signal: options.signal,
     trace,
   };
+}
+
+/** The run's trust anchors, built by the first TLS handshake and shared by the others (transport/trust.ts). */
+function runTrust(tlsCa: string | undefined): () => Promise<SecureContext> {
+  let built: Promise<SecureContext> | undefined;
+  return () => (built ??= import('./transport/trust.js').then((t) => t.buildTrust(tlsCa).context));
 }
 
 /** Maps with at most `limit` calls running at once, keeping the input order. */
