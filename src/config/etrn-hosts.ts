@@ -6,6 +6,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidNameError, UsageError } from '../errors.js';
 import { normalizeDomain, normalizeNodes } from '../names/node.js';
+import { quote } from '../escape.js';
 
 /** Most groups one ETRN_HOSTS may hold. */
 export const MAX_GROUPS = 1000;
@@ -27,12 +28,12 @@ const SEPARATORS = /[ \t\r\n]+/;
 /** Re-throws a name error with the group named, keeping its class and `input`. */
 function inGroup(error: unknown, group: string): never {
   if (!(error instanceof InvalidNameError)) throw error;
-  throw new InvalidNameError(error.input, `${error.reason} (in ETRN_HOSTS group ${JSON.stringify(group)})`);
+  throw new InvalidNameError(error.input, `${error.reason} (in ETRN_HOSTS group ${quote(group)})`);
 }
 
 /** Splits a group into its server text and its client list text (null: no ":"). */
 function splitGroup(group: string): { server: string; clients: string | null; bracketed: boolean } {
-  const quoted = JSON.stringify(group);
+  const quoted = quote(group);
   if (group.startsWith('[')) {
     const close = group.indexOf(']');
     if (close < 0) throw new UsageError(`ETRN_HOSTS group ${quoted} has "[" without "]"`);
@@ -54,7 +55,7 @@ function splitGroup(group: string): { server: string; clients: string | null; br
 }
 
 function parseGroupServer(server: string, bracketed: boolean, group: string): string {
-  const quoted = JSON.stringify(group);
+  const quoted = quote(group);
   if (server === '') throw new UsageError(`ETRN_HOSTS group ${quoted} has an empty server`);
   if (bracketed) {
     if (!isIPv6(server)) throw new InvalidNameError(server, `server-host in brackets must be an IPv6 address (in ETRN_HOSTS group ${quoted})`);
@@ -70,7 +71,7 @@ function parseGroupServer(server: string, bracketed: boolean, group: string): st
 }
 
 function parseGroupClients(clients: string, group: string): string[] {
-  const quoted = JSON.stringify(group);
+  const quoted = quote(group);
   if (clients === '') throw new UsageError(`ETRN_HOSTS group ${quoted} has an empty client list`);
   const names = clients.split(',');
   if (names.length > MAX_NODES_PER_GROUP) {
@@ -86,7 +87,7 @@ function parseGroupClients(clients: string, group: string): string[] {
     // A single all-digit client is almost surely a port written as "server:port".
     if (/^\d+$/.test(name)) {
       throw new UsageError(
-        `ETRN_HOSTS group ${quoted}: client ${JSON.stringify(name)} looks like a port; a group's server cannot carry a port, use --port`,
+        `ETRN_HOSTS group ${quoted}: client ${quote(name)} looks like a port; a group's server cannot carry a port, use --port`,
       );
     }
   }

@@ -2,6 +2,7 @@
 // values `postconf -h` prints for mydestination, virtual_mailbox_domains and
 // relay_domains (postconf(5)); see mta-discovery.ts for running postconf.
 // Names only: files, lookup tables and patterns are reported, not read.
+import { quote } from '../escape.js';
 
 /** The parameter values as `postconf -h` (or `postconf -hx`) prints them. */
 export interface PostfixDomainValues {
@@ -127,7 +128,7 @@ export function parsePostfixDomains(values: PostfixDomainValues): PostfixDomains
   const visit = (parameter: string, list: string, depth: number): void => {
     for (const entry of splitPostfixList(list)) {
       const skip = (why: string): void => {
-        warnings.push(`${parameter}: skipped ${JSON.stringify(entry)}: ${why}`);
+        warnings.push(`${parameter}: skipped ${quote(entry)}: ${why}`);
       };
       if (entry.includes('$')) {
         if (depth >= MAX_EXPANSION_DEPTH) {

@@ -3,6 +3,7 @@
 // name class files (`-o`: optional; a trailing scanf pattern such as
 // `%[^\#]` cuts comments). Text in, typed data and line-numbered
 // diagnostics out; no file is read here (see discovery.ts).
+import { quote } from '../escape.js';
 
 export interface Diagnostic {
   readonly file: string;
@@ -76,7 +77,7 @@ export function parseSendmailCf(text: string, file: string, className = 'w'): Cl
     if (parsed.kind === 'C') {
       for (const word of parsed.rest.trim().split(/\s+/).filter((w) => w !== '')) {
         if (word.includes('$')) {
-          warnings.push({ file, line, message: `skipped ${JSON.stringify(word)}: macros are not expanded` });
+          warnings.push({ file, line, message: `skipped ${quote(word)}: macros are not expanded` });
         } else entries.push({ word, file, line });
       }
       continue;
@@ -91,11 +92,11 @@ export function parseSendmailCf(text: string, file: string, className = 'w'): Cl
     if (path === '') {
       warnings.push({ file, line, message: 'class file line names no file' });
     } else if (path.startsWith('|')) {
-      warnings.push({ file, line, message: `skipped program class ${JSON.stringify(path)}: programs are not run` });
+      warnings.push({ file, line, message: `skipped program class ${quote(path)}: programs are not run` });
     } else if (path.includes('$')) {
-      warnings.push({ file, line, message: `skipped ${JSON.stringify(path)}: macros are not expanded` });
+      warnings.push({ file, line, message: `skipped ${quote(path)}: macros are not expanded` });
     } else if (!path.startsWith('/')) {
-      warnings.push({ file, line, message: `skipped ${JSON.stringify(path)}: not an absolute path (map lookups are not supported)` });
+      warnings.push({ file, line, message: `skipped ${quote(path)}: not an absolute path (map lookups are not supported)` });
     } else {
       entries.push({ path, optional, line });
     }
