@@ -3,9 +3,10 @@
 // each one session with `server` asking for its clients (RFC 1985 §4 nodes),
 // or for the discovered names when the group has no `:clients`. Pure: checks
 // every name before anything is sent.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { InvalidNameError, UsageError } from '../errors.js';
-import { normalizeDomain, normalizeNodes } from '../names/node.js';
+import { normalizeNodes } from '../names/node.js';
+import { serverHostName } from '../names/server.js';
 import { quote } from '../escape.js';
 
 /** Most groups one ETRN_HOSTS may hold. */
@@ -61,10 +62,8 @@ function parseGroupServer(server: string, bracketed: boolean, group: string): st
     if (!isIPv6(server)) throw new InvalidNameError(server, `server-host in brackets must be an IPv6 address (in ETRN_HOSTS group ${quoted})`);
     return server;
   }
-  if (isIPv4(server)) return server;
-  if (/^[\d.]+$/.test(server)) throw new InvalidNameError(server, `server-host is not a valid IPv4 address (in ETRN_HOSTS group ${quoted})`);
   try {
-    return normalizeDomain(server, 'server-host');
+    return serverHostName(server);
   } catch (error) {
     inGroup(error, group);
   }
@@ -108,7 +107,7 @@ export function parseEtrnHosts(spec: string): EtrnHostsGroup[] {
   if (texts.length > MAX_GROUPS) {
     throw new UsageError(`ETRN_HOSTS has ${texts.length} groups; at most ${MAX_GROUPS} are allowed`);
   }
-  return texts.map((text) => {
+  const groups = texts.map((text) => {
     const { server, clients, bracketed } = splitGroup(text);
     return {
       server: parseGroupServer(server, bracketed, text),
@@ -116,4 +115,19 @@ export function parseEtrnHosts(spec: string): EtrnHostsGroup[] {
       text,
     };
   });
+  checkPerServer(groups);
+  return groups;
+}
+
+/** The client limit holds per server, also when ETRN_HOSTS names a server in several groups. */
+function checkPerServer(groups: readonly EtrnHostsGroup[]): void {
+  const counts = new Map<string, number>();
+  for (const g of groups) {
+    const key = g.server.toLowerCase();
+    const n = (counts.get(key) ?? 0) + g.nodes.length;
+    counts.set(key, n);
+    if (n > MAX_NODES_PER_GROUP) {
+      throw new UsageError(`ETRN_HOSTS names ${n} clients for server ${quote(g.server)} over its groups; at most ${MAX_NODES_PER_GROUP} are allowed`);
+    }
+  }
 }
