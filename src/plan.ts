@@ -68,7 +68,7 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     const discovered = target.nodes.length === 0;
     const nodes = discovered ? await discovery.nodes() : target.nodes;
     const port = target.server.port ?? options.port ?? defaults.port;
-    perServer.add(formatHostPort(target.server.host, port), nodes.length, discovered ? discovery.mta : null);
+    perServer.add(formatHostPort(target.server.host, port).toLowerCase(), nodes.length, discovered ? discovery.mta : null);
     sessions.push(...splitSessions(target.server.host, port, nodes, options.perSession ?? defaults.perSession));
   }
   return {
