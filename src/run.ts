@@ -98,7 +98,7 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
   const resolve = (host: string): Promise<ResolvedAddress[]> => {
     let found = lookups.get(host);
     if (!found) {
-      found = resolver(host, options.family);
+      found = resolver(host, p.family);
       lookups.set(host, found);
     }
     return found;

@@ -4,6 +4,7 @@
 // the command line is known to need it, so --help and --version start fast.
 // With --json, every exit prints one document, a failed start included.
 import { EtrnError } from '../errors.js';
+import { safeJson, safeLine } from '../escape.js';
 import { ExitCode, exitCodeForSignal } from '../protocol/outcome.js';
 import type { EtrnResult, RunError } from '../result.js';
 import { version } from '../version.js';
@@ -31,18 +32,20 @@ class Reporter {
     readonly stdout: Stdout,
   ) {}
 
-  /** A result or note: stdout, unless -q or --json. */
-  info(lines: readonly string[]): void {
+  /** A result or note: stdout, unless -q or --json. Every line is escaped and cut (escape.ts). */
+  info(shown: readonly string[]): void {
+    const lines = shown.map((l) => safeLine(l));
     if (!this.settings.quiet && !this.settings.json && lines.length > 0) this.stdout.write(`${lines.join('\n')}\n`);
     this.log('info', lines);
   }
 
   /** The --json document. */
   json(result: EtrnResult, toJson: (r: EtrnResult) => string): void {
-    if (this.settings.json) this.stdout.write(`${toJson(result)}\n`);
+    if (this.settings.json) this.stdout.write(`${safeJson(toJson(result))}\n`);
   }
 
-  warning(lines: readonly string[]): void {
+  warning(shown: readonly string[]): void {
+    const lines = shown.map((l) => safeLine(`etrn: warning: ${l}`).slice('etrn: warning: '.length));
     if (!this.settings.quiet && lines.length > 0) process.stderr.write(lines.map((l) => `etrn: warning: ${l}\n`).join(''));
     this.log('warning', lines);
   }
@@ -54,7 +57,8 @@ class Reporter {
   }
 
   /** Errors that stop the run: always on stderr. */
-  fatal(lines: readonly string[]): void {
+  fatal(shown: readonly string[]): void {
+    const lines = shown.map((l) => safeLine(l));
     if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
     this.log('err', lines.map((l) => l.replace(/^etrn: /, '')));
   }
@@ -65,7 +69,7 @@ class Reporter {
 }
 
 /** The servers and nodes to ask: from the command line, --etrn-hosts, or --defaults FILE. */
-async function loadTargets(settings: CliSettings, signal: AbortSignal): Promise<{ targets: EtrnTarget[]; source: string }> {
+async function loadTargets(settings: CliSettings, report: Reporter, signal: AbortSignal): Promise<{ targets: EtrnTarget[]; source: string }> {
   if (settings.etrnHosts !== undefined) {
     const { parseEtrnHosts } = await import('../config/etrn-hosts.js');
     return { targets: parseEtrnHosts(settings.etrnHosts), source: '--etrn-hosts' };
@@ -74,6 +78,8 @@ async function loadTargets(settings: CliSettings, signal: AbortSignal): Promise<
     const { DEFAULT_DEFAULTS_FILE, loadEtrnHostsFile } = await import('../config/defaults-file.js');
     const file = settings.defaultsFile ?? DEFAULT_DEFAULTS_FILE;
     const loaded = await loadEtrnHostsFile(file, signal);
+    // Every line the parser did not take, with file and line (shown unless -q; always to syslog).
+    report.warning(loaded.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`));
     return { targets: loaded.groups, source: `ETRN_HOSTS in ${file}` };
   }
   return { targets: [{ server: settings.server!, nodes: settings.nodes }], source: 'command line' };
@@ -97,7 +103,7 @@ async function failedStart(report: Reporter, error: RunError, status: number, us
 async function checkedStatus(stdout: Stdout, status: number): Promise<number> {
   const failure = await stdout.flushed();
   if (!failure) return status;
-  process.stderr.write(`etrn: cannot write to stdout: ${failure.code ?? failure.message}\n`);
+  process.stderr.write(`${safeLine(`etrn: cannot write to stdout: ${failure.code ?? failure.message}`)}\n`);
   return ExitCode.IOERR;
 }
 
@@ -161,7 +167,7 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     const problem = await syslog?.close();
-    if (problem) process.stderr.write(`etrn: warning: ${problem}\n`);
+    if (problem) process.stderr.write(`${safeLine(`etrn: warning: ${problem}`)}\n`);
   }
 }
 
@@ -223,7 +229,7 @@ async function run(
     import('./output.js'),
   ]);
   const auth = await authOptions(settings, report, signal);
-  const { targets, source } = await loadTargets(settings, signal);
+  const { targets, source } = await loadTargets(settings, report, signal);
   if (targets.length === 0) {
     report.info([`etrn: no groups in ${source}: nothing to do`]);
     return ExitCode.OK;

@@ -4,6 +4,7 @@
 // lookups, patterns and references to other lists are reported, not followed.
 import type { Diagnostic } from './diagnostic.js';
 import { isLocalOrLiteral } from './local-names.js';
+import { quote } from '../escape.js';
 
 export interface EximDomains {
   /** Domain names in list order, without localhost names, address literals or case-insensitive duplicates. */
@@ -80,7 +81,7 @@ function listValue(output: string): { value: string } | { why: string } {
   if (missing !== undefined) return { why: 'no domainlist local_domains is defined' };
   if (lines.length === 1 && !/^\w+list\s+\S+\s*=/.test(lines[0]!)) return { value: lines[0]! };
   if (lines.length === 0) return { value: '' };
-  return { why: `no domainlist local_domains in ${JSON.stringify(lines.join(' | '))}` };
+  return { why: `no domainlist local_domains in ${quote(lines.join(' | '))}` };
 }
 
 /**
@@ -105,7 +106,7 @@ export function parseEximLocalDomains(output: string): EximDomains {
     const why = skipReason(item);
     if (why === '') continue;
     if (why !== null) {
-      warnings.push(warn(`skipped ${JSON.stringify(item)}: ${why}`));
+      warnings.push(warn(`skipped ${quote(item)}: ${why}`));
       continue;
     }
     const key = item.toLowerCase().replace(/\.$/, '');

@@ -14,6 +14,7 @@ import { formatDiagnostic } from './diagnostic.js';
 import { parseEximLocalDomains } from './exim-domains.js';
 import { parsePostfixDomains } from './postfix-domains.js';
 import { PROGRAM_TIMEOUT_MS, type ProgramRun, runProgram } from './run-program.js';
+import { quote } from '../escape.js';
 
 export type Mta = 'sendmail' | 'postfix' | 'exim';
 
@@ -144,7 +145,7 @@ export async function discoverPostfixNodes(opts: PostfixDiscoveryOptions = {}): 
   if (out.failure !== null) throw failed(out);
   const lines = out.stdout.replace(/\r?\n$/, '').split(/\r?\n/);
   if (lines.length !== POSTCONF_PARAMETERS.length) {
-    throw new ConfigError(`${out.command}: expected ${POSTCONF_PARAMETERS.length} lines, got ${JSON.stringify(out.stdout)}`);
+    throw new ConfigError(`${out.command}: expected ${POSTCONF_PARAMETERS.length} lines, got ${quote(out.stdout)}`);
   }
   const [mydestination, virtual_mailbox_domains, relay_domains, myhostname, mydomain] = lines as [string, string, string, string, string];
   const parsed = parsePostfixDomains({ mydestination, virtual_mailbox_domains, relay_domains, myhostname, mydomain });

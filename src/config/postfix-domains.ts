@@ -4,6 +4,7 @@
 // Names only: files, lookup tables and patterns are reported, not read.
 import type { Diagnostic } from './diagnostic.js';
 import { isLocalOrLiteral } from './local-names.js';
+import { quote } from '../escape.js';
 
 /** The parameter values as `postconf -h` (or `postconf -hx`) prints them. */
 export interface PostfixDomainValues {
@@ -124,7 +125,7 @@ export function parsePostfixDomains(values: PostfixDomainValues): PostfixDomains
   const visit = (parameter: string, list: string, depth: number): void => {
     for (const entry of splitPostfixList(list)) {
       const skip = (why: string): void => {
-        warnings.push({ file: parameter, line: 0, message: `skipped ${JSON.stringify(entry)}: ${why}` });
+        warnings.push({ file: parameter, line: 0, message: `skipped ${quote(entry)}: ${why}` });
       };
       if (entry.includes('$')) {
         if (depth >= MAX_EXPANSION_DEPTH) {

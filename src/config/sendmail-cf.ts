@@ -4,6 +4,7 @@
 // `%[^\#]` cuts comments). Text in, typed data and line-numbered
 // diagnostics out; no file is read here (see class-w-discovery.ts).
 import type { Diagnostic } from './diagnostic.js';
+import { quote } from '../escape.js';
 
 export type { Diagnostic } from './diagnostic.js';
 
@@ -73,7 +74,7 @@ export function parseSendmailCf(text: string, file: string, className = 'w'): Cl
     if (parsed.kind === 'C') {
       for (const word of parsed.rest.trim().split(/\s+/).filter((w) => w !== '')) {
         if (word.includes('$')) {
-          warnings.push({ file, line, message: `skipped ${JSON.stringify(word)}: macros are not expanded` });
+          warnings.push({ file, line, message: `skipped ${quote(word)}: macros are not expanded` });
         } else entries.push({ word, file, line });
       }
       continue;
@@ -88,11 +89,11 @@ export function parseSendmailCf(text: string, file: string, className = 'w'): Cl
     if (path === '') {
       warnings.push({ file, line, message: 'class file line names no file' });
     } else if (path.startsWith('|')) {
-      warnings.push({ file, line, message: `skipped program class ${JSON.stringify(path)}: programs are not run` });
+      warnings.push({ file, line, message: `skipped program class ${quote(path)}: programs are not run` });
     } else if (path.includes('$')) {
-      warnings.push({ file, line, message: `skipped ${JSON.stringify(path)}: macros are not expanded` });
+      warnings.push({ file, line, message: `skipped ${quote(path)}: macros are not expanded` });
     } else if (!path.startsWith('/')) {
-      warnings.push({ file, line, message: `skipped ${JSON.stringify(path)}: not an absolute path (map lookups are not supported)` });
+      warnings.push({ file, line, message: `skipped ${quote(path)}: not an absolute path (map lookups are not supported)` });
     } else {
       entries.push({ path, optional, line });
     }
