@@ -31,8 +31,8 @@ export function authRefusal(certificate: CertificateCheck | null, allowance: Aut
   }
   if (certificate.verified || allowance.allowUnverified) return null;
   return (
-    `AUTH not sent: the server's certificate did not verify: ${quote(certificate.problem ?? 'unknown')}; ` +
-    'trust its CA (system store or --tls-ca), or accept it with --tls-insecure, or allow AUTH without verified TLS with --auth-cleartext'
+    `AUTH not sent: the server's certificate did not verify: ${quote(certificate.problem ?? 'unknown', 96)}; ` +
+    'trust its CA (system store or --tls-ca), or use --tls-insecure or --auth-cleartext'
   );
 }
 
