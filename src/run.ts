@@ -12,6 +12,7 @@ import { waitForLocalMta } from './transport/boot-check.js';
 import { type Connector, tcpConnector } from './transport/connect.js';
 import type { TraceDirection } from './transport/drive.js';
 import { defaultJobs } from './transport/fd-limit.js';
+import { cachingDeriver } from './transport/key-derivation.js';
 import { type ResolvedAddress, systemResolver } from './transport/resolve.js';
 import { formatSeconds } from './transport/seconds.js';
 
@@ -105,6 +106,7 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
     force: options.force ?? false,
     tlsMode: options.tls ?? 'opportunistic',
     auth: options.auth,
+    deriveKey: options.auth ? cachingDeriver() : undefined,
     tls: {
       ca: p.tlsCa,
       servername: options.tlsServername,

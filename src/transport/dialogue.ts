@@ -8,6 +8,7 @@ import type { ErrorKind } from '../protocol/outcome.js';
 import { formatHostPort } from '../names/server.js';
 import { ConnectError, type Connector } from './connect.js';
 import { type Trace, driveSession } from './drive.js';
+import type { KeyDeriver } from './key-derivation.js';
 import type { TlsInfo, TlsSettings } from './tls.js';
 import type { Socket } from 'node:net';
 
@@ -23,6 +24,8 @@ export interface DialogueSettings {
   /** Host to verify certificates against, and how. */
   readonly tlsHost: string;
   readonly tls: TlsSettings;
+  /** Derives SCRAM keys (shared by the sessions of a run). */
+  readonly deriveKey?: KeyDeriver | undefined;
   /** A fresh session for a connection in this TLS mode. */
   readonly newSession: (tlsMode: TlsMode) => EtrnSession;
 }
@@ -56,7 +59,8 @@ export async function converse(socket: Socket, settings: DialogueSettings, mode:
   }
   const session = settings.newSession(mode);
   const { timeoutMs, signal, trace, tlsHost } = settings;
-  const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls });
+  const { deriveKey } = settings;
+  const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls, deriveKey });
   if (mode === 'opportunistic' && driven.handshakeFailed && session.error?.kind === 'tls') {
     // What MTAs do: a failed opportunistic handshake is retried once in clear.
     return retryInClear(settings);
