@@ -3,7 +3,7 @@
 // checks the client's proof and makes the server signature, and each step can
 // be replaced to play a hostile server (a 235 without "v=", a wrong "v=", an
 // "e=" error, a 535 after a good "v=").
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Conn, Script } from './script-server.js';
 
 export interface ScramAccount {
@@ -42,26 +42,41 @@ const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 const hmac = (key: Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
-/** The stored key material of an account (what a real server keeps instead of the password). */
-function stored(a: ScramAccount): { salt: Buffer; iterations: number; storedKey: Buffer; serverKey: Buffer } {
-  const salt = a.salt ?? Buffer.from('etrn-test-salt');
+/** The key material a real server stores instead of the password (RFC 5802 §3). */
+export interface ServerKeys {
+  readonly salt: Buffer;
+  readonly iterations: number;
+  readonly storedKey: Buffer;
+  readonly serverKey: Buffer;
+}
+
+function keysFrom(salt: Buffer, iterations: number, salted: Buffer): ServerKeys {
+  return { salt, iterations, storedKey: createHash('sha256').update(hmac(salted, 'Client Key')).digest(), serverKey: hmac(salted, 'Server Key') };
+}
+
+const saltOf = (a: ScramAccount): Buffer => a.salt ?? Buffer.from('etrn-test-salt');
+
+function stored(a: ScramAccount): ServerKeys {
   const iterations = a.iterations ?? 4096;
-  const salted = pbkdf2Sync(Buffer.from(a.password, 'utf8'), salt, iterations, 32, 'sha256');
-  return {
-    salt,
-    iterations,
-    storedKey: createHash('sha256').update(hmac(salted, 'Client Key')).digest(),
-    serverKey: hmac(salted, 'Server Key'),
-  };
+  return keysFrom(saltOf(a), iterations, pbkdf2Sync(Buffer.from(a.password, 'utf8'), saltOf(a), iterations, 32, 'sha256'));
+}
+
+/** The key material of an account, derived on the thread pool (for high iteration counts). */
+export function deriveServerKeys(a: ScramAccount): Promise<ServerKeys> {
+  const iterations = a.iterations ?? 4096;
+  return new Promise((resolve, reject) => {
+    pbkdf2(Buffer.from(a.password, 'utf8'), saltOf(a), iterations, 32, 'sha256', (error, salted) =>
+      error ? reject(error) : resolve(keysFrom(saltOf(a), iterations, salted)),
+    );
+  });
 }
 
 /**
  * Runs AUTH SCRAM-SHA-256 on `conn` once the client sent `authLine`; resolves
  * true when the server said 235. The server's key material is computed once
- * per account by the caller (serverKeys) so a high iteration count costs the
- * test server nothing per connection.
+ * per account (deriveServerKeys for a high iteration count), not per connection.
  */
-export async function scramExchange(conn: Conn, authLine: string, o: ScramServerOptions, keys = stored(o.account)): Promise<boolean> {
+export async function scramExchange(conn: Conn, authLine: string, o: ScramServerOptions, keys: ServerKeys = stored(o.account)): Promise<boolean> {
   const initial = authLine.split(' ')[2];
   const first = initial === undefined ? await conn.readLine() : initial;
   if (first === null) return false;
@@ -115,15 +130,11 @@ export async function scramExchange(conn: Conn, authLine: string, o: ScramServer
   return true;
 }
 
-/** The account's key material, for scramExchange (derive once, reuse per connection). */
-export const serverKeys = stored;
-
 /**
  * A whole SMTP server that offers only AUTH SCRAM-SHA-256 (in clear: tests
  * run etrn with --tls off --auth-cleartext) and ETRN; records the commands.
  */
-export function scramSmtpScript(o: ScramServerOptions, commands: string[] = []): Script {
-  const keys = stored(o.account);
+export function scramSmtpScript(o: ScramServerOptions, commands: string[] = [], keys: ServerKeys = stored(o.account)): Script {
   return async (conn: Conn) => {
     conn.send('220 scram.test ESMTP');
     for (;;) {
