@@ -15,10 +15,12 @@
 //      before replying, 1 s and then doubling);
 //   4. --etrn-hosts with 10, 100 and 500 servers (127.0.x.y, one child
 //      process listening on all of them, 100 ms per reply), one node each,
-//      -j 100 and the default -j 16, with the peak RSS of etrn.
+//      -j 100 and the default -j 16, with the peak RSS of etrn;
+//   5. SCRAM: 60 servers asking for 1,000,000 PBKDF2 iterations, -j 60 -t 3,
+//      a salt per server and one shared salt (scram.ts; --ref-reps runs).
 //
 // Usage: node dist/bench/bench.js [--out FILE] [--reps N] [--startup-reps N]
-//        [--ref-reps N] [--only startup,session,sendmail,hosts]
+//        [--ref-reps N] [--only startup,session,sendmail,hosts,scram]
 //   --out: where the JSON goes (default bench/results.json); the markdown
 //   report goes to stdout, progress to stderr. --reps (7): runs per
 //   measurement; --startup-reps (11): for start-up and the cheap Sendmail
@@ -39,11 +41,12 @@ import { BenchError, benchStart, checkBudget, cleanupAll, describeRun, runTimed,
 import { round, summarize } from './lib/stats.js';
 import { node, staleBundleWarning } from './lib/tools.js';
 import { type Results, machine, report, targets } from './report.js';
+import { benchScram } from './scram.js';
 import { benchSendmail } from './sendmail.js';
 import { benchSession } from './session.js';
 import { benchStartup } from './startup.js';
 
-const SECTIONS = ['startup', 'session', 'sendmail', 'hosts'] as const;
+const SECTIONS = ['startup', 'session', 'sendmail', 'hosts', 'scram'] as const;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -57,7 +60,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('Usage: node dist/bench/bench.js [--out FILE] [--reps N] [--startup-reps N] [--ref-reps N] [--only startup,session,sendmail,hosts]');
+    console.log('Usage: node dist/bench/bench.js [--out FILE] [--reps N] [--startup-reps N] [--ref-reps N] [--only startup,session,sendmail,hosts,scram]');
     return;
   }
   const count = (name: string, text: string): number => {
@@ -115,6 +118,10 @@ async function main(): Promise<void> {
     const startup = await nodeStartup();
     step('4. --etrn-hosts, 100 ms per reply');
     results.hosts = await benchHosts(reps, refReps, startup);
+  }
+  if (only.has('scram')) {
+    step('5. SCRAM, 60 servers x 1,000,000 iterations, -j 60 -t 3');
+    results.scram = await benchScram(refReps);
   }
   results.targets = targets(results);
   results.machine.loadAverage.end = round(loadavg()[0]!, 2);

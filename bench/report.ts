@@ -6,6 +6,7 @@ import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../test/lab/mta-common.js';
 import type { HostsResult } from './hosts.js';
+import type { ScramResult } from './scram.js';
 import { SENDMAIL_LIMIT_MS, type SendmailResult } from './sendmail.js';
 import type { SessionResult } from './session.js';
 import type { StartupResult } from './startup.js';
@@ -110,6 +111,7 @@ export interface Results {
   session?: SessionResult;
   sendmail?: SendmailResult;
   hosts?: HostsResult;
+  scram?: ScramResult;
   targets?: Target[];
 }
 
@@ -183,6 +185,17 @@ export function report(r: Results): string {
         s.rows.map((x) => [x.servers, x.mode, x.jobs ?? '', x.runs, ms(x.wall.median), range(x.wall), ms(x.idealMs), x.vsOne, `${round(x.rssMb.median)}, ${round(x.rssMb.max)}`, x.maxConcurrent, ms(x.spawnToConnectMs), x.turnMs]),
       ),
     );
+  }
+  if (r.scram) {
+    const s = r.scram;
+    lines.push(
+      '',
+      `## 5. SCRAM-SHA-256: ${s.servers} servers × ${s.iterations.toLocaleString('en')} PBKDF2 iterations, -j ${s.jobs} -t ${s.timeoutS}`,
+      '',
+      'Every server asks for SCRAM and answers each step at once; etrn derives keys on the thread pool and once per (password, salt, iterations) per run. Goal: no session times out. timeouts and authenticated: worst run.',
+      '',
+    );
+    lines.push(...table(['salts', 'runs', 'median', 'min–max', 'timeouts', 'authenticated', 'exit'], s.rows.map((x) => [x.salts, x.runs, ms(x.wall.median), range(x.wall), x.timeouts, `${x.authenticated}/${s.servers}`, x.exitCodes.join(' ')])));
   }
   if (r.targets) {
     lines.push('', '## Targets', '');

@@ -9,11 +9,37 @@ import { type KeyRequest, cryptoLib } from '../protocol/scram.js';
 /** Derives SCRAM-SHA-256's SaltedPassword (32 bytes). */
 export type KeyDeriver = (key: KeyRequest) => Promise<Buffer>;
 
-/** PBKDF2 on the thread pool, no cache. */
+/**
+ * How many keys are derived at once: libuv's pool (UV_THREADPOOL_SIZE, 4 by
+ * default) less two, so that name lookups (dns.lookup) and file reads, which
+ * share the pool, never wait behind a queue of derivations.
+ */
+export function derivationSlots(env: NodeJS.ProcessEnv = process.env): number {
+  const pool = Number(env.UV_THREADPOOL_SIZE);
+  return Math.max(1, (Number.isInteger(pool) && pool > 0 ? Math.min(pool, 1024) : 4) - 2);
+}
+
+/** PBKDF2 on the thread pool, no cache, no limit. */
 export function deriveKey(key: KeyRequest): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     cryptoLib().pbkdf2(key.password, key.salt, key.iterations, 32, 'sha256', (error, derived) => (error ? reject(error) : resolve(derived)));
   });
+}
+
+/** `derive`, at most `slots` at a time; the others wait their turn in order. */
+export function limitedDeriver(derive: KeyDeriver, slots: number): KeyDeriver {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (key) => {
+    if (running >= slots) await new Promise<void>((resolve) => waiting.push(resolve));
+    running += 1;
+    try {
+      return await derive(key);
+    } finally {
+      running -= 1;
+      waiting.shift()?.();
+    }
+  };
 }
 
 /**
@@ -22,7 +48,7 @@ export function deriveKey(key: KeyRequest): Promise<Buffer> {
  * sessions that ask at once share one derivation. A failed derivation is
  * forgotten (the next session tries again).
  */
-export function cachingDeriver(derive: KeyDeriver = deriveKey): KeyDeriver {
+export function cachingDeriver(derive: KeyDeriver = limitedDeriver(deriveKey, derivationSlots())): KeyDeriver {
   const cache = new Map<string, Promise<Buffer>>();
   return (key) => {
     const id = cryptoLib()

@@ -99,3 +99,23 @@ test('a server nonce that does not extend the client nonce: protocol error (76)'
   assert.equal(r.code, 76, r.stderr);
   assert.match(session.error?.message ?? '', /nonce/);
 });
+
+test('a password with a control character is refused before any connection (64), without showing it', async () => {
+  const server = await serve(scramSmtpScript({ account: { user: USER, password: PASSWORD } }));
+  for (const json of [false, true]) {
+    const r = await etrnCli([...(json ? ['--json'] : []), '--tls', 'off', '--auth-cleartext', '--auth-user', USER, `127.0.0.1:${server.port}`, 'a.example'], {
+      env: { ETRN_PASSWORD: 'sec\tret-Zq' },
+    });
+    assertNoStackTrace(r.stderr);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stdout + r.stderr, /AUTH password refused \(RFC 8265 OpaqueString\): character 4 is a control character/);
+    assert.doesNotMatch(r.stdout + r.stderr, /ret-Zq|U\+0009/);
+  }
+  assert.equal(server.connections.length, 0, 'nothing was contacted');
+});
+
+test('the password typed in NFD with a no-break space authenticates against the NFC one', async () => {
+  const { r, session } = await run({ account: { user: USER, password: 'p\u00e4 ss' } }, 'pa\u0308\u00a0ss');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(authenticated(session), true);
+});

@@ -66,3 +66,33 @@ describe('SCRAM key derivation', () => {
     assert.equal(calls, 2);
   });
 });
+
+describe('derivations at once are limited, leaving the pool to name lookups', () => {
+  test('two slots of the default pool of four; UV_THREADPOOL_SIZE is followed; never fewer than one', async () => {
+    const { derivationSlots } = await import('../../src/transport/key-derivation.js');
+    assert.equal(derivationSlots({}), 2);
+    assert.equal(derivationSlots({ UV_THREADPOOL_SIZE: '16' }), 14);
+    assert.equal(derivationSlots({ UV_THREADPOOL_SIZE: '2' }), 1);
+    assert.equal(derivationSlots({ UV_THREADPOOL_SIZE: 'x' }), 2);
+  });
+
+  test('no more than `slots` derivations run at once, and every one completes in order', async () => {
+    const { limitedDeriver } = await import('../../src/transport/key-derivation.js');
+    let running = 0;
+    let most = 0;
+    const done: string[] = [];
+    const derive = limitedDeriver(async (k) => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((r) => setImmediate(r));
+      running -= 1;
+      done.push(k.password);
+      return Buffer.from(k.password);
+    }, 2);
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const out = await Promise.all(names.map((n) => derive(key(n, 's'))));
+    assert.equal(most, 2);
+    assert.deepEqual(out.map(String), names);
+    assert.deepEqual(done, names);
+  });
+});
