@@ -47,10 +47,9 @@ function attributes(text: string, what: string): [string, string][] {
   });
 }
 
-/** The server's "e=" reason as an error: quoted, cut at MAX_REASON characters. */
+/** The server's "e=" reason as an error: quoted (escaped), cut at MAX_REASON characters. */
 function serverError(reason: string): AuthenticationError {
-  const shown = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}...` : reason;
-  return new AuthenticationError(`authentication failed: the server refused the SCRAM-SHA-256 exchange: e=${quote(shown)}`);
+  return new AuthenticationError(`authentication failed: the server refused the SCRAM-SHA-256 exchange: e=${quote(reason, MAX_REASON)}`);
 }
 
 export class ScramClient {

@@ -74,7 +74,7 @@ test('a hostile e= reason is escaped and cut short', async () => {
   assert.equal(r.code, 77, r.stderr);
   const message = session.error?.message ?? '';
   assert.doesNotMatch(message, TERMINAL_UNSAFE);
-  assert.match(message, /\\u001b\[2Jcleared/);
+  assert.match(message, /\\x1B\[2Jcleared/);
   assert.ok(message.length < 250, `bounded: ${message.length} characters`);
   assert.doesNotMatch(r.stderr, TERMINAL_UNSAFE);
 });
