@@ -99,13 +99,13 @@ class Driver {
     } else if (action.type === 'starttls') {
       void this.startTls();
     } else if (action.type === 'derive') {
-      // No reply is awaited while the key is derived: no deadline runs.
-      (this.options.deriveKey ?? deriveKey)(action.key).then(
-        (key) => {
+      // No reply is awaited while the key is derived: no deadline runs. A
+      // session that ended meanwhile (abort, unsolicited data) takes no key.
+      (this.options.deriveKey ?? deriveKey)(action.key)
+        .then((key) => {
           if (!this.finished) this.perform(this.session.derived(key));
-        },
-        (error: Error) => this.perform(this.session.fail('auth', `SCRAM key derivation failed: ${error.message}`)),
-      );
+        })
+        .catch((error: Error) => this.perform(this.session.fail('auth', `SCRAM key derivation failed: ${error.message}`)));
     } else if (action.delayMs > 0) {
       this.delayTimer = setTimeout(() => this.send(action.line, action.shown), action.delayMs);
     } else {

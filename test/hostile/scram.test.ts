@@ -119,3 +119,29 @@ test('the password typed in NFD with a no-break space authenticates against the 
   assert.equal(r.code, 0, r.stderr);
   assert.equal(authenticated(session), true);
 });
+
+test('a reply pushed while the key is derived (334 and 235 at once) is unsolicited: 76, no proof, no ETRN', async () => {
+  const received: string[] = [];
+  const server = await serve(async (conn) => {
+    conn.send('220 scram.test ESMTP');
+    for (;;) {
+      const line = await conn.readLine();
+      if (line === null) return;
+      received.push(line.split(' ').slice(0, 2).join(' '));
+      if (line.startsWith('EHLO')) conn.send('250-scram.test', '250-AUTH SCRAM-SHA-256', '250 ETRN');
+      else if (line.startsWith('AUTH')) {
+        const nonce = /,r=([^,]*)/.exec(Buffer.from(line.split(' ')[2]!, 'base64').toString())![1]!;
+        conn.send(`334 ${Buffer.from(`r=${nonce}srv,s=c2FsdA==,i=200000`).toString('base64')}`, '235 2.7.0 pushed early');
+      } else if (line.startsWith('QUIT')) return conn.send('221 bye');
+    }
+  });
+  const r = await etrnCli(['--json', '-t', '5', '--tls', 'off', '--auth-cleartext', '--auth-user', USER, `127.0.0.1:${server.port}`, 'a.example'], {
+    env: { ETRN_PASSWORD: PASSWORD },
+  });
+  assertNoStackTrace(r.stderr);
+  const doc = parseDoc(r.stdout, r.code ?? -1, ['a.example']);
+  assert.equal(r.code, 76, r.stderr);
+  assert.match(doc.sessions[0]!.error?.message ?? '', /before the command it answers/);
+  assert.deepEqual(received.slice(1), ['AUTH SCRAM-SHA-256'], `no proof, no ETRN: ${received.join(' | ')}`);
+  assert.match(received[0]!, /^EHLO /);
+});
