@@ -22,6 +22,12 @@ export const STANDALONE: readonly Standalone[] = [
     script: 'hanging-servers.js',
     args: ['--reps', '3'],
   },
+  {
+    name: 'scram',
+    title: 'SCRAM-SHA-256: 60 servers asking for 1,000,000 PBKDF2 iterations, -j 60 -t 3, a salt each and one shared salt',
+    script: 'scram.js',
+    args: ['--reps', '3'],
+  },
 ];
 
 /** Runs one standalone benchmark and returns its JSON document. */

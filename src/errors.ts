@@ -15,7 +15,8 @@ export type EtrnErrorCode =
   | 'ERR_TLS'
   | 'ERR_HOST_NOT_FOUND'
   | 'ERR_DEADLINE'
-  | 'ERR_OUTPUT';
+  | 'ERR_OUTPUT'
+  | 'ERR_AUTH';
 
 import { quote } from './escape.js';
 
@@ -79,5 +80,16 @@ export class LocalProtocolError extends EtrnError {
 export class OutputError extends EtrnError {
   constructor(message: string) {
     super('ERR_OUTPUT', message);
+  }
+}
+
+/**
+ * Authentication failed in a way the mechanism itself detected: the server
+ * did not prove it knows the password (SCRAM), or it refused the proof in its
+ * final message. A session that meets one ends with kind "auth" (exit 77).
+ */
+export class AuthenticationError extends EtrnError {
+  constructor(message: string) {
+    super('ERR_AUTH', message);
   }
 }

@@ -6,7 +6,7 @@ export type { EtrnResult, SessionResult, NodeResult, SessionError, TlsInfo, Repl
 export { sessionExitCode, toJson, failedRun, SCHEMA_VERSION } from './result.js';
 export { ExitCode, worstExitCode, exitCodeForKind, exitCodeForNodeReply, exitCodeForSignal, isAccepted } from './protocol/outcome.js';
 export type { ErrorKind } from './protocol/outcome.js';
-export { EtrnError, UsageError, InvalidNameError, ConfigError, RemoteProtocolError, LocalProtocolError, OutputError } from './errors.js';
+export { EtrnError, UsageError, InvalidNameError, ConfigError, RemoteProtocolError, LocalProtocolError, OutputError, AuthenticationError } from './errors.js';
 export { TlsError } from './transport/tls.js';
 export { DeadlineReached } from './transport/abort.js';
 export type { EtrnErrorCode } from './errors.js';

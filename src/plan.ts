@@ -9,6 +9,7 @@ import { formatDiagnostic } from './config/diagnostic.js';
 import { isLocalOrLiteral } from './config/local-names.js';
 import { normalizeDomain, normalizeNodes, uniqueNames } from './names/node.js';
 import { formatHostPort, parseServer } from './names/server.js';
+import { prepareCredentials } from './protocol/sasl.js';
 import { type EtrnOptions, type EtrnTarget, MAX_NODES_PER_SERVER, MAX_SERVERS, defaults } from './options.js';
 import { type EtrnResult, type NodeResult, type SessionResult, summarize } from './result.js';
 
@@ -111,7 +112,8 @@ function checkOptions(options: EtrnOptions): readonly EtrnTarget[] {
   if (options.auth) {
     const bad = /[\u0000-\u001f\u007f]/;
     if (options.auth.user === '' || bad.test(options.auth.user)) throw new UsageError('AUTH user name is empty or has control characters');
-    if (options.auth.password === '' || options.auth.password.includes('\u0000')) throw new UsageError('AUTH password is empty or has a NUL byte');
+    // RFC 8265 OpaqueString (SASLprep's successor): refused before any connection.
+    prepareCredentials(options.auth);
     if (options.tls === 'off' && !options.auth.allowCleartext) {
       throw new UsageError('--tls off with --auth-user would send AUTH without TLS: add --auth-cleartext to allow it');
     }

@@ -13,6 +13,7 @@ import { waitForLocalMta } from './transport/boot-check.js';
 import { type Connector, tcpConnector } from './transport/connect.js';
 import type { TraceDirection } from './transport/drive.js';
 import { defaultJobs } from './transport/fd-limit.js';
+import { cachingDeriver } from './transport/key-derivation.js';
 import { type ResolvedAddress, systemResolver } from './transport/resolve.js';
 import { formatSeconds } from './transport/seconds.js';
 
@@ -113,6 +114,7 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
     tlsMode: options.tls ?? 'opportunistic',
     // --tls-insecure also accepts AUTH over TLS whose certificate did not verify.
     auth: options.auth && { ...options.auth, allowUnverified: options.auth.allowUnverified || options.tlsInsecure },
+    deriveKey: options.auth ? cachingDeriver() : undefined,
     tls: {
       ca: p.tlsCa,
       servername: options.tlsServername,

@@ -14,6 +14,7 @@ import { pause, stopReason } from './transport/abort.js';
 import { ConnectError, type Connector } from './transport/connect.js';
 import { type DialogueResult, type DialogueSettings, converse } from './transport/dialogue.js';
 import type { Trace, TraceDirection } from './transport/drive.js';
+import type { KeyDeriver } from './transport/key-derivation.js';
 import { HostNotFoundError, type ResolvedAddress } from './transport/resolve.js';
 import { formatSeconds } from './transport/seconds.js';
 import type { TlsSettings } from './transport/tls.js';
@@ -28,6 +29,8 @@ export interface SessionContext {
   readonly tlsMode: TlsMode;
   readonly tls: TlsSettings;
   readonly auth: AuthOptions | undefined;
+  /** SCRAM key derivation, cached for the run (transport/key-derivation.ts). */
+  readonly deriveKey?: KeyDeriver | undefined;
   readonly sourceAddress: string | undefined;
   readonly replyLimits: Partial<ReplyLimits> | undefined;
   readonly signal: AbortSignal | undefined;
@@ -130,6 +133,7 @@ function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string):
     trace,
     tlsHost: isIP(s.host) ? address : s.host,
     tls: ctx.tls,
+    deriveKey: ctx.deriveKey,
     retryInClear: mayRetryInClear(ctx.auth),
     newSession: (tlsMode, certificate) =>
       new EtrnSession({

@@ -209,7 +209,8 @@ Options:
       --tls-servername NAME  name the certificate must match (default server-host)
       --tls-insecure       do not verify the certificate
       --auth-user USER     authenticate (SMTP AUTH) before ETRN; the secret comes
-                           from ETRN_PASSWORD or --auth-password-file
+                           from ETRN_PASSWORD or --auth-password-file (taken as
+                           RFC 8265 OpaqueString: NFC, controls refused)
       --auth-password-file FILE  read the AUTH secret from FILE's first line
       --auth-cleartext     allow AUTH on a connection without TLS
       --force              send ETRN even if the server does not advertise it

@@ -8,6 +8,7 @@ import type { ErrorKind } from '../protocol/outcome.js';
 import { formatHostPort } from '../names/server.js';
 import { ConnectError, type Connector } from './connect.js';
 import { type Trace, driveSession } from './drive.js';
+import type { KeyDeriver } from './key-derivation.js';
 import type { TlsInfo, TlsSettings } from './tls.js';
 import type { CertificateCheck } from '../protocol/auth-policy.js';
 import type { Socket } from 'node:net';
@@ -24,6 +25,8 @@ export interface DialogueSettings {
   /** Host to verify certificates against, and how. */
   readonly tlsHost: string;
   readonly tls: TlsSettings;
+  /** Derives SCRAM keys (shared by the sessions of a run). */
+  readonly deriveKey?: KeyDeriver | undefined;
   /** A fresh session for a connection in this TLS mode (with implicit TLS, its certificate check). */
   readonly newSession: (tlsMode: TlsMode, certificate?: CertificateCheck) => EtrnSession;
   /**
@@ -64,7 +67,8 @@ export async function converse(socket: Socket, settings: DialogueSettings, mode:
   }
   const session = settings.newSession(mode, certificate);
   const { timeoutMs, signal, trace, tlsHost } = settings;
-  const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls });
+  const { deriveKey } = settings;
+  const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls, deriveKey });
   if (mode === 'opportunistic' && driven.handshakeFailed && session.error?.kind === 'tls') {
     // What MTAs do: a failed opportunistic handshake is retried once in clear,
     // unless that would send AUTH without TLS.

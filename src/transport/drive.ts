@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { EtrnSession, SessionAction } from '../protocol/session.js';
 import { stopReason } from './abort.js';
 import { describeSocketError } from './connect.js';
+import { type KeyDeriver, deriveKey } from './key-derivation.js';
 import { formatSeconds } from './seconds.js';
 import type { Secured, TlsInfo, TlsSettings } from './tls.js';
 
@@ -25,6 +26,8 @@ export interface DriveOptions {
   readonly tls: TlsSettings;
   /** TLS already negotiated before the session (implicit TLS). */
   readonly tlsInfo?: TlsInfo | null | undefined;
+  /** Derives SCRAM keys off the event loop (a run shares one cache); default uncached. */
+  readonly deriveKey?: KeyDeriver | undefined;
 }
 
 export interface DriveResult {
@@ -95,6 +98,14 @@ class Driver {
       this.finish();
     } else if (action.type === 'starttls') {
       void this.startTls();
+    } else if (action.type === 'derive') {
+      // No reply is awaited while the key is derived: no deadline runs. A
+      // session that ended meanwhile (abort, unsolicited data) takes no key.
+      (this.options.deriveKey ?? deriveKey)(action.key)
+        .then((key) => {
+          if (!this.finished) this.perform(this.session.derived(key));
+        })
+        .catch((error: Error) => this.perform(this.session.fail('auth', `SCRAM key derivation failed: ${error.message}`)));
     } else if (action.delayMs > 0) {
       this.delayTimer = setTimeout(() => this.send(action.line, action.shown), action.delayMs);
     } else {
