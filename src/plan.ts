@@ -1,11 +1,12 @@
 // Planning a run: validate every option and name, read the discovery
 // sources, and split the nodes into sessions, all before anything is sent
 // (usage and configuration errors are thrown from here).
-import { readFile } from 'node:fs/promises';
 import { ConfigError, UsageError } from './errors.js';
-import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/discovery.js';
+import { CONFIG_FILE_MAX_BYTES, readRegularFile } from './config/bounded-read.js';
+import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/class-w-discovery.js';
 import type { Mta } from './config/mta-discovery.js';
-import { isLocalhostName } from './config/sendmail-cf.js';
+import { formatDiagnostic } from './config/diagnostic.js';
+import { isLocalOrLiteral } from './config/local-names.js';
 import { normalizeDomain, normalizeNodes, uniqueNames } from './names/node.js';
 import { formatHostPort, parseServer } from './names/server.js';
 import { type EtrnOptions, type EtrnTarget, MAX_NODES_PER_SERVER, MAX_SERVERS, defaults } from './options.js';
@@ -54,12 +55,12 @@ function checkDuration(name: string, value: number | undefined, allowZero: boole
  */
 export async function plan(options: EtrnOptions): Promise<Plan> {
   const targets = checkOptions(options);
-  const tlsCa = options.tlsCaFile === undefined ? undefined : await readTlsCa(options.tlsCaFile);
+  const tlsCa = options.tlsCaFile === undefined ? undefined : await readTlsCa(options.tlsCaFile, options.signal);
   const parsed = targets.map((t) => ({ server: parseServer(t.server), nodes: normalizeNodes(t.nodes ?? []) }));
   const family = await checkSource(options, parsed.map((t) => t.server.host));
   // This host's name is looked up only when needed (no --helo, or discovery).
   let fqdn = options.fqdn;
-  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn());
+  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn(undefined, options.signal));
   const heloName = normalizeDomain(options.heloName ?? (await hostName()), 'EHLO name');
   const discovery = new DiscoveryOnce(options, hostName);
   const sessions: SessionPlan[] = [];
@@ -111,18 +112,16 @@ function checkOptions(options: EtrnOptions): readonly EtrnTarget[] {
     const bad = /[\u0000-\u001f\u007f]/;
     if (options.auth.user === '' || bad.test(options.auth.user)) throw new UsageError('AUTH user name is empty or has control characters');
     if (options.auth.password === '' || options.auth.password.includes('\u0000')) throw new UsageError('AUTH password is empty or has a NUL byte');
+    if (options.tls === 'off' && !options.auth.allowCleartext) {
+      throw new UsageError('--tls off with --auth-user would send AUTH without TLS: add --auth-cleartext to allow it');
+    }
   }
   return targets;
 }
 
-/** The PEM trust anchors of --tls-ca. */
-async function readTlsCa(file: string): Promise<string> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read TLS trust anchors: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, file);
-  }
+/** The PEM trust anchors of --tls-ca (a regular file of at most CONFIG_FILE_MAX_BYTES). */
+async function readTlsCa(file: string, signal: AbortSignal | undefined): Promise<string> {
+  const { text: pem } = await readRegularFile(file, { what: 'TLS trust anchors', maxBytes: CONFIG_FILE_MAX_BYTES, signal });
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('no PEM certificate in TLS trust anchors', file);
   return pem;
 }
@@ -216,16 +215,17 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
   let names: string[];
   let warnings: string[];
   if (mta === 'sendmail') {
-    const { discoverSendmailNodes } = await import('./config/discovery.js');
-    const found = await discoverSendmailNodes(cf, fqdn);
+    const { discoverSendmailNodes } = await import('./config/class-w-discovery.js');
+    const found = await discoverSendmailNodes(cf, fqdn, options.signal);
     names = found.nodes;
-    warnings = found.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
+    warnings = found.warnings.map(formatDiagnostic);
   } else {
-    const found = mta === 'postfix' ? await discoverPostfixNodes() : await discoverEximNodes();
+    const run = { signal: options.signal };
+    const found = mta === 'postfix' ? await discoverPostfixNodes(run) : await discoverEximNodes(run);
     names = [fqdn, ...found.nodes];
     warnings = [...found.warnings];
   }
-  const nodes = uniqueNames(names.filter((n) => !isLocalhostName(n)));
+  const nodes = uniqueNames(names.filter((n) => !isLocalOrLiteral(n)));
   if (nodes.length === 0) throw new ConfigError(`discovery (${mta}) found no names to ask for`);
   return { mta, nodes, warnings };
 }

@@ -7,6 +7,7 @@ import { formatHostPort } from './names/server.js';
 import { ExitCode, exitCodeForKind, exitCodeForNodeReply } from './protocol/outcome.js';
 import { type Reply, type ReplyLimits, replyText } from './protocol/reply.js';
 import { type AuthOptions, EtrnSession, type TlsMode } from './protocol/session.js';
+import { mayRetryInClear } from './protocol/auth-policy.js';
 import type { NodeResult, ReplyResult, SessionError, SessionResult } from './result.js';
 import { type SessionPlan, emptySession } from './plan.js';
 import { pause, stopReason } from './transport/abort.js';
@@ -129,7 +130,8 @@ function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string):
     trace,
     tlsHost: isIP(s.host) ? address : s.host,
     tls: ctx.tls,
-    newSession: (tlsMode) =>
+    retryInClear: mayRetryInClear(ctx.auth),
+    newSession: (tlsMode, certificate) =>
       new EtrnSession({
         heloName: ctx.heloName,
         nodes: s.nodes,
@@ -139,6 +141,7 @@ function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string):
         auth: ctx.auth,
         replyLimits: ctx.replyLimits,
         onLine: (line) => trace('<-', line),
+        certificate,
       }),
   };
 }

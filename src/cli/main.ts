@@ -13,13 +13,15 @@ import type { EtrnOptions, EtrnTarget, Plan, TraceEvent } from '../run.js';
 import { Stdout } from './stdout.js';
 import type { Severity, SyslogWriter } from './syslog.js';
 
-/** How an error that stopped the run is reported: its exit status and JSON kind (none: internal error, 70). */
-function classify(error: unknown): { status: number; kind: RunError['kind'] | null } {
+/** How an error that stopped the run is reported: its exit status and JSON kind (an internal error: 70). */
+function classify(error: unknown): { status: number; kind: RunError['kind'] } {
   const code = error instanceof EtrnError ? error.code : null;
   if (code === 'ERR_CONFIG') return { status: ExitCode.CONFIG, kind: 'config' };
   if (code === 'ERR_USAGE' || code === 'ERR_INVALID_NAME') return { status: ExitCode.USAGE, kind: 'usage' };
   if (code === 'ERR_OUTPUT') return { status: ExitCode.IOERR, kind: 'io' };
-  return { status: ExitCode.SOFTWARE, kind: null };
+  // --deadline ran out before any session (reading files, asking the MTA).
+  if (code === 'ERR_DEADLINE') return { status: ExitCode.TEMPFAIL, kind: 'timeout' };
+  return { status: ExitCode.SOFTWARE, kind: 'internal' };
 }
 
 /** Where output lines go: the terminal (unless -q / --json) and, with --syslog, the system log. */
@@ -67,7 +69,7 @@ class Reporter {
 }
 
 /** The servers and nodes to ask: from the command line, --etrn-hosts, or --defaults FILE. */
-async function loadTargets(settings: CliSettings, report: Reporter): Promise<{ targets: EtrnTarget[]; source: string }> {
+async function loadTargets(settings: CliSettings, report: Reporter, signal: AbortSignal): Promise<{ targets: EtrnTarget[]; source: string }> {
   if (settings.etrnHosts !== undefined) {
     const { parseEtrnHosts } = await import('../config/etrn-hosts.js');
     return { targets: parseEtrnHosts(settings.etrnHosts), source: '--etrn-hosts' };
@@ -75,7 +77,7 @@ async function loadTargets(settings: CliSettings, report: Reporter): Promise<{ t
   if (settings.defaults) {
     const { DEFAULT_DEFAULTS_FILE, loadEtrnHostsFile } = await import('../config/defaults-file.js');
     const file = settings.defaultsFile ?? DEFAULT_DEFAULTS_FILE;
-    const loaded = await loadEtrnHostsFile(file);
+    const loaded = await loadEtrnHostsFile(file, signal);
     // Every line the parser did not take, with file and line (shown unless -q; always to syslog).
     report.warning(loaded.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`));
     return { targets: loaded.groups, source: `ETRN_HOSTS in ${file}` };
@@ -143,6 +145,10 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The whole-run deadline counts from here: reading files and asking the MTA are part of the run.
+  const { DeadlineReached } = await import('../transport/abort.js');
+  const deadlineMs = settings.deadlineMs;
+  const deadline = deadlineMs === undefined ? undefined : setTimeout(() => controller.abort(new DeadlineReached(deadlineMs)), deadlineMs);
   const syslog = settings.syslog ? (await import('./syslog.js')).openSyslog() : null;
   const report = new Reporter(settings, syslog, stdout);
   try {
@@ -155,12 +161,9 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
     }
     const { status, kind } = classify(error);
     const message = (error as Error)?.message ?? String(error);
-    if (kind === null) {
-      report.fatal([`etrn: internal error: ${message}`]);
-      return status;
-    }
-    return failedStart(report, { kind, message }, status, false);
+    return failedStart(report, { kind, message: kind === 'internal' ? `internal error: ${message}` : message }, status, false);
   } finally {
+    clearTimeout(deadline);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     const problem = await syslog?.close();
@@ -169,10 +172,10 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
 }
 
 /** The SMTP AUTH settings, with the secret from the environment or --auth-password-file. */
-async function authOptions(settings: CliSettings, report: Reporter): Promise<EtrnOptions['auth']> {
+async function authOptions(settings: CliSettings, report: Reporter, signal: AbortSignal): Promise<EtrnOptions['auth']> {
   if (settings.authUser === undefined) return undefined;
   const { findSecret } = await import('../config/secret.js');
-  const secret = await findSecret(settings.authPasswordFile, process.env);
+  const secret = await findSecret(settings.authPasswordFile, process.env, signal);
   if (secret.warning) report.warning([secret.warning]);
   return { user: settings.authUser, password: secret.password, allowCleartext: settings.authCleartext };
 }
@@ -225,8 +228,8 @@ async function run(
     import('../run.js'),
     import('./output.js'),
   ]);
-  const auth = await authOptions(settings, report);
-  const { targets, source } = await loadTargets(settings, report);
+  const auth = await authOptions(settings, report, signal);
+  const { targets, source } = await loadTargets(settings, report, signal);
   if (targets.length === 0) {
     report.info([`etrn: no groups in ${source}: nothing to do`]);
     return ExitCode.OK;

@@ -2,14 +2,11 @@
 // mail for): `Cw`/`C{w}` lines in sendmail.cf give words, `Fw`/`F{w}` lines
 // name class files (`-o`: optional; a trailing scanf pattern such as
 // `%[^\#]` cuts comments). Text in, typed data and line-numbered
-// diagnostics out; no file is read here (see discovery.ts).
+// diagnostics out; no file is read here (see class-w-discovery.ts).
+import type { Diagnostic } from './diagnostic.js';
 import { quote } from '../escape.js';
 
-export interface Diagnostic {
-  readonly file: string;
-  readonly line: number;
-  readonly message: string;
-}
+export type { Diagnostic } from './diagnostic.js';
 
 export interface ClassWord {
   readonly word: string;
@@ -117,8 +114,3 @@ export function parseClassFile(text: string, file: string): ClassWord[] {
   return words;
 }
 
-/** localhost, localhost.anything, and address literals such as [127.0.0.1]. */
-export function isLocalhostName(name: string): boolean {
-  const lower = name.toLowerCase().replace(/\.$/, '');
-  return lower === 'localhost' || lower.startsWith('localhost.') || lower.startsWith('[');
-}

@@ -17,6 +17,7 @@ import * as commands from './commands.js';
 import { type ErrorKind, isAccepted } from './outcome.js';
 import { type Reply, type ReplyLimits, ReplyParser, formatReply, replyText, withTrailingEnhanced } from './reply.js';
 import { type Credentials, type Mechanism, chooseMechanism, createMechanism } from './sasl.js';
+import { type AuthAllowance, type CertificateCheck, authRefusal } from './auth-policy.js';
 
 export type SessionState =
   | 'greeting'
@@ -102,11 +103,11 @@ export interface SessionOptions {
   readonly replyLimits?: Partial<ReplyLimits> | undefined;
   /** Sees every received line (cleaned), before it is checked: for transcripts. */
   readonly onLine?: ((line: string) => void) | undefined;
+  /** With tls 'implicit': the certificate check of the handshake done before the session (default: not verified). */
+  readonly certificate?: CertificateCheck | undefined;
 }
 
-export interface AuthOptions extends Credentials {
-  /** Allow AUTH on a connection without TLS. */
-  readonly allowCleartext?: boolean;
+export interface AuthOptions extends Credentials, AuthAllowance {
   /** SCRAM client nonce, for test vectors; default random. */
   readonly nonce?: string;
 }
@@ -125,6 +126,8 @@ export class EtrnSession {
   private readonly options: SessionOptions;
   private readonly tls: TlsMode;
   private secure: boolean;
+  /** The certificate check of the TLS connection (null without TLS). */
+  private certificate: CertificateCheck | null;
   private mechanism: Mechanism | null = null;
   private authSteps = 0;
   private authDone = false;
@@ -141,6 +144,7 @@ export class EtrnSession {
     this.options = options;
     this.tls = options.tls ?? 'opportunistic';
     this.secure = this.tls === 'implicit';
+    this.certificate = this.secure ? (options.certificate ?? { verified: false, problem: 'not reported' }) : null;
     this.parser = new ReplyParser(options.replyLimits, options.onLine);
   }
 
@@ -270,10 +274,12 @@ export class EtrnSession {
   /**
    * The TLS handshake after STARTTLS succeeded. RFC 3207 §4.2: the client
    * discards what it knew from the server and sends EHLO again.
+   * `certificate` says whether the certificate verified (AUTH depends on it).
    */
-  secured(): SessionAction {
+  secured(certificate: CertificateCheck): SessionAction {
     if (this.current !== 'handshake') throw new LocalProtocolError(`no TLS handshake in state ${this.current}`);
     this.secure = true;
+    this.certificate = certificate;
     this.capabilities = null;
     this.advertised = null;
     return this.track(this.send('ehlo', commands.ehlo(this.options.heloName)));
@@ -366,9 +372,9 @@ export class EtrnSession {
 
   private startAuth(auth: AuthOptions): SessionAction {
     this.current = 'auth';
-    if (!this.secure && !auth.allowCleartext) {
-      return this.end('tls', 'AUTH refused on a connection without TLS (use --auth-cleartext to allow it)', null, true);
-    }
+    // No AUTH of any mechanism unless over verified TLS or the user accepted less.
+    const refusal = authRefusal(this.certificate, auth);
+    if (refusal !== null) return this.end('auth', refusal, null, true);
     const caps = this.capabilities ?? noCapabilities;
     if (!caps.has('AUTH')) return this.end('auth', 'server does not offer AUTH', null, true);
     const name = chooseMechanism(caps.params('AUTH'));

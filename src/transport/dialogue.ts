@@ -9,6 +9,7 @@ import { formatHostPort } from '../names/server.js';
 import { ConnectError, type Connector } from './connect.js';
 import { type Trace, driveSession } from './drive.js';
 import type { TlsInfo, TlsSettings } from './tls.js';
+import type { CertificateCheck } from '../protocol/auth-policy.js';
 import type { Socket } from 'node:net';
 
 export interface DialogueSettings {
@@ -23,8 +24,13 @@ export interface DialogueSettings {
   /** Host to verify certificates against, and how. */
   readonly tlsHost: string;
   readonly tls: TlsSettings;
-  /** A fresh session for a connection in this TLS mode. */
-  readonly newSession: (tlsMode: TlsMode) => EtrnSession;
+  /** A fresh session for a connection in this TLS mode (with implicit TLS, its certificate check). */
+  readonly newSession: (tlsMode: TlsMode, certificate?: CertificateCheck) => EtrnSession;
+  /**
+   * Whether a failed opportunistic handshake may be retried in clear (not
+   * when AUTH is to be sent without --auth-cleartext: protocol/auth-policy.ts).
+   */
+  readonly retryInClear: boolean;
 }
 
 /** A failure before any session could speak (implicit TLS, reconnect). */
@@ -41,6 +47,7 @@ export type DialogueResult =
 /** Runs the dialogue in `mode`; never rejects. */
 export async function converse(socket: Socket, settings: DialogueSettings, mode: TlsMode): Promise<DialogueResult> {
   let tls: TlsInfo | null = null;
+  let certificate: CertificateCheck | undefined;
   if (mode === 'implicit') {
     const { secure } = await import('./tls.js');
     try {
@@ -49,16 +56,22 @@ export async function converse(socket: Socket, settings: DialogueSettings, mode:
       );
       socket = secured.socket;
       tls = secured.info;
+      certificate = secured.certificate;
     } catch (error) {
       const kind = (error as { kind?: ErrorKind }).kind ?? 'tls';
       return { session: null, tls: null, failure: { kind, phase: 'tls', message: (error as Error).message } };
     }
   }
-  const session = settings.newSession(mode);
+  const session = settings.newSession(mode, certificate);
   const { timeoutMs, signal, trace, tlsHost } = settings;
   const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls });
   if (mode === 'opportunistic' && driven.handshakeFailed && session.error?.kind === 'tls') {
-    // What MTAs do: a failed opportunistic handshake is retried once in clear.
+    // What MTAs do: a failed opportunistic handshake is retried once in clear,
+    // unless that would send AUTH without TLS.
+    if (!settings.retryInClear) {
+      const message = `${session.error.message}; not retrying without TLS, where AUTH is not sent (--auth-cleartext allows it)`;
+      return { session: null, tls: null, failure: { kind: 'auth', phase: 'tls', message } };
+    }
     return retryInClear(settings);
   }
   return { session, tls: driven.tls, failure: null };

@@ -10,7 +10,7 @@ import type { EtrnSession, SessionAction } from '../protocol/session.js';
 import { stopReason } from './abort.js';
 import { describeSocketError } from './connect.js';
 import { formatSeconds } from './seconds.js';
-import type { TlsInfo, TlsSettings } from './tls.js';
+import type { Secured, TlsInfo, TlsSettings } from './tls.js';
 
 export type TraceDirection = '<-' | '->' | '==';
 export type Trace = (direction: TraceDirection, text: string) => void;
@@ -121,10 +121,12 @@ class Driver {
     this.socket.on('error', () => undefined);
     const { secure } = await import('./tls.js');
     const { timeoutMs, signal, tlsHost, tls } = this.options;
+    let certificate: Secured['certificate'];
     try {
       const secured = await secure(this.socket, tlsHost, tls, timeoutMs, signal, (text) => this.trace('==', text));
       this.socket = secured.socket;
       this.tls = secured.info;
+      certificate = secured.certificate;
     } catch (error) {
       this.handshakeFailed = true;
       const kind = (error as { kind?: unknown }).kind;
@@ -132,7 +134,7 @@ class Driver {
       return;
     }
     this.attach(this.socket);
-    this.perform(this.session.secured());
+    this.perform(this.session.secured(certificate));
   }
 
   private readonly onData = (chunk: Buffer): void => {
