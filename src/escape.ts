@@ -9,6 +9,8 @@
 
 /** Most characters of input one message quotes (escapes counted as they print). */
 export const MAX_QUOTED = 64;
+/** Most characters of a quoted diagnostic that etrn did not write (a certificate problem with its error code). */
+export const MAX_QUOTED_PROBLEM = 100;
 /** Most characters in one line etrn prints for a person (stderr and stdout; not --json). */
 export const MAX_LINE = 240;
 

@@ -53,7 +53,7 @@ class Reporter {
   /** Failed nodes and sessions (prefixed "etrn: "): stderr, unless --json has them. */
   error(lines: readonly string[]): void {
     if (!this.settings.json) this.fatal(lines);
-    else this.log('err', lines.map((l) => l.replace(/^etrn: /, '')));
+    else this.log('err', lines.map((l) => safeLine(l).replace(/^etrn: /, '')));
   }
 
   /** Errors that stop the run: always on stderr. */

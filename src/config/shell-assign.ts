@@ -395,89 +395,88 @@ function isBareWord(word: Word, text: string): boolean {
 export function parseShellAssignments(text: string, file: string): ShellAssignments {
   const warnings: Diagnostic[] = [];
   const lexer = new Lexer(plainText(text, file, warnings), file);
-  const vars = new Map<string, ShellVariable>();
-
-  const expand = (parts: readonly Part[]): string => {
-    let value = '';
-    for (const part of parts) {
-      if (part.kind === 'text') value += part.text;
-      else if (part.kind === 'var') value += vars.get(part.name)?.value ?? '';
-      else {
-        throw new ConfigError(
-          `"${part.text}" is a positional or special parameter; only variables assigned earlier in this file are expanded`,
-          file,
-          part.line,
-        );
-      }
-    }
-    return value;
-  };
-
-  const expandValue = (word: Word, name: string, value: readonly Part[]): string => {
-    const first = value[0];
-    if (first?.kind === 'text' && !first.quoted && first.text.startsWith('~')) {
-      warnings.push({ file, line: word.line, message: `${name}: "~" is not expanded to a home directory` });
-    }
-    return expand(value);
-  };
-  const assign = (word: Word, name: string, value: readonly Part[]): void => {
-    // Set after expanding, so A=$A:x sees the previous value of A.
-    vars.set(name, { value: expandValue(word, name, value), line: word.line });
-  };
-
+  const reader = new Assignments(file, warnings);
   while (!lexer.done()) {
     const command = lexer.command();
-    const { words, line } = command;
-    if (words.length === 0 && command.operator === null && command.redirections === 0) continue;
+    if (command.words.length === 0 && command.operator === null && command.redirections === 0) continue;
     refuseDeciding(command, file);
-    const ignore = (why: string): void => {
-      warnings.push({ file, line, message: `${why}, ignored: ${lexer.excerpt(command)}` });
-    };
-    if (command.operator !== null) {
-      ignore(`not a variable assignment (has "${command.operator}")`);
-      continue;
-    }
-    if (words.length === 0) {
-      ignore('a redirection alone sets no variable');
-      continue;
-    }
+    const why = reader.take(command);
+    if (why !== null) warnings.push({ file, line: command.line, message: `${why}, ignored: ${lexer.excerpt(command)}` });
+  }
+  return { vars: reader.vars, warnings };
+}
+
+/** The variables as the file's commands set them, one command at a time. */
+class Assignments {
+  readonly vars = new Map<string, ShellVariable>();
+
+  constructor(
+    private readonly file: string,
+    private readonly warnings: Diagnostic[],
+  ) {}
+
+  /** Applies one command; returns why it was not taken (a warning), or null. */
+  take(command: Command): string | null {
+    const { words } = command;
+    if (command.operator !== null) return `not a variable assignment (has "${command.operator}")`;
+    if (words.length === 0) return 'a redirection alone sets no variable';
     const first = words[0]!;
     // `readonly NAME=value` assigns as `export NAME=value` does.
-    if (isBareWord(first, 'export') || isBareWord(first, 'readonly')) {
-      // Its arguments are all expanded before it runs: `export A=1 B=$A` gives B the old A.
-      const staged = new Map<string, ShellVariable>();
-      for (const word of words.slice(1)) {
-        const assignment = asAssignment(word);
-        if (assignment) staged.set(assignment.name, { value: expandValue(word, assignment.name, assignment.value), line: word.line });
-        else if (!NAME.test(literal(word) ?? '')) {
-          warnings.push({ file, line: word.line, message: `export of something that is not a variable name, ignored: ${lexer.excerpt(command)}` });
-        }
-        // `export NAME` only marks NAME for child processes: nothing to do here.
-      }
-      for (const [name, variable] of staged) vars.set(name, variable);
-      continue;
-    }
-    if (isBareWord(first, 'unset')) {
-      const names = words.slice(1).map(literal);
-      if (names[0] === '-v') names.shift();
-      if (names.every((n): n is string => n !== null && NAME.test(n))) {
-        for (const n of names) vars.delete(n);
-      } else ignore('unset of something that is not a variable name');
-      continue;
-    }
+    if (isBareWord(first, 'export') || isBareWord(first, 'readonly')) return this.export(words.slice(1));
+    if (isBareWord(first, 'unset')) return this.unset(words.slice(1));
     const assignments = words.map(asAssignment);
     if (assignments.every((a) => a !== null)) {
       // Left to right, so B in `A=1 B=$A` sees the new A, as in sh and bash.
       // With a redirection too (`A=x >/dev/null`) the shell still assigns in
       // the current shell (XCU §2.9.1: no command name); so does etrn.
-      assignments.forEach((a, i) => assign(words[i]!, a!.name, a!.value));
-      continue;
+      // Each is set after expanding, so A=$A:x sees the previous value of A.
+      assignments.forEach((a, i) => this.vars.set(a!.name, this.value(words[i]!, a!.name, a!.value)));
+      return null;
     }
-    if (assignments[0] !== null) {
-      ignore('assignments before a command only set the command\'s environment (quote a value that has blanks)');
-    } else {
-      ignore('not a variable assignment');
-    }
+    if (assignments[0] !== null) return "assignments before a command only set the command's environment (quote a value that has blanks)";
+    return 'not a variable assignment';
   }
-  return { vars, warnings };
+
+  /** `export`/`readonly` arguments: all expanded before any is set (`export A=1 B=$A` gives B the old A). */
+  private export(args: readonly Word[]): string | null {
+    const staged = new Map<string, ShellVariable>();
+    let bad = false;
+    for (const word of args) {
+      const assignment = asAssignment(word);
+      if (assignment) staged.set(assignment.name, this.value(word, assignment.name, assignment.value));
+      else if (!NAME.test(literal(word) ?? '')) bad = true;
+      // `export NAME` only marks NAME for child processes: nothing to do here.
+    }
+    for (const [name, variable] of staged) this.vars.set(name, variable);
+    return bad ? 'export of something that is not a variable name' : null;
+  }
+
+  private unset(args: readonly Word[]): string | null {
+    const names = args.map(literal);
+    if (names[0] === '-v') names.shift();
+    if (!names.every((n): n is string => n !== null && NAME.test(n))) return 'unset of something that is not a variable name';
+    for (const n of names) this.vars.delete(n);
+    return null;
+  }
+
+  /** The assigned value, expanded as the shell would, with its line. */
+  private value(word: Word, name: string, parts: readonly Part[]): ShellVariable {
+    const first = parts[0];
+    if (first?.kind === 'text' && !first.quoted && first.text.startsWith('~')) {
+      this.warnings.push({ file: this.file, line: word.line, message: `${name}: "~" is not expanded to a home directory` });
+    }
+    let value = '';
+    for (const part of parts) {
+      if (part.kind === 'text') value += part.text;
+      else if (part.kind === 'var') value += this.vars.get(part.name)?.value ?? '';
+      else {
+        throw new ConfigError(
+          `"${part.text}" is a positional or special parameter; only variables assigned earlier in this file are expanded`,
+          this.file,
+          part.line,
+        );
+      }
+    }
+    return { value, line: word.line };
+  }
 }

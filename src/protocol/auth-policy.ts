@@ -4,6 +4,7 @@
 // the same for every mechanism: CRAM-MD5 and SCRAM do not reveal the
 // password, but a man in the middle could still use the session they open.
 import { quote } from '../errors.js';
+import { MAX_QUOTED_PROBLEM } from '../escape.js';
 
 /** The certificate check of a TLS connection. */
 export interface CertificateCheck {
@@ -31,7 +32,7 @@ export function authRefusal(certificate: CertificateCheck | null, allowance: Aut
   }
   if (certificate.verified || allowance.allowUnverified) return null;
   return (
-    `AUTH not sent: the server's certificate did not verify: ${quote(certificate.problem ?? 'unknown', 96)}; ` +
+    `AUTH not sent: the server's certificate did not verify: ${quote(certificate.problem ?? 'unknown', MAX_QUOTED_PROBLEM)}; ` +
     'trust its CA (system store or --tls-ca), or use --tls-insecure or --auth-cleartext'
   );
 }

@@ -215,7 +215,7 @@ describe('Postfix: discoverPostfixNodes asks the real postconf', () => {
     await writeFile(fake, "#!/bin/sh\nprintf 'a.example\\nb.example\\n'\n", { mode: 0o755 });
     await assert.rejects(discoverPostfixNodes({ postconf: fake, env: labEnv() }), {
       name: 'ConfigError',
-      message: `${fake} -h -x ${PARAMETERS.join(' ')}: expected 5 lines, got "a.example\\nb.example\\n"`,
+      message: `${fake} -h -x ${PARAMETERS.join(' ')}: expected 5 lines, got "a.example\\x0Ab.example\\x0A"`,
     });
   });
 
