@@ -17,14 +17,10 @@ export type EtrnErrorCode =
   | 'ERR_DEADLINE'
   | 'ERR_OUTPUT';
 
-/**
- * Quotes text for a one-line message: JSON string syntax, with DEL, C1
- * controls (U+0085, U+009B a terminal's CSI) and line separators escaped
- * too, so no input can move the cursor or split the line.
- */
-export function quote(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+import { quote } from './escape.js';
+
+/** Quotes input for a one-line message (escaped and cut, see escape.ts). */
+export { quote };
 
 export class EtrnError extends Error {
   readonly code: EtrnErrorCode;

@@ -20,15 +20,21 @@ export * from './options.js';
 export { dryRunResult, plan } from './plan.js';
 export type { Plan, SessionPlan } from './plan.js';
 
-/** Runs etrn: the whole tool, without the command line. */
+/** Runs etrn: the whole tool, without the command line. The deadline covers planning (file reads, MTA queries) too. */
 export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
-  const p = await plan(options);
-  return options.dryRun ? dryRunResult(p) : runPlan(p, options);
+  return withRunSignal(options, async (o) => {
+    const p = await plan(o);
+    return o.dryRun ? dryRunResult(p) : runPlan(p, o);
+  });
 }
 
 /** Runs the sessions of a plan made by plan() with the same options. */
 export async function runPlan(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
-  // One signal for both ways a run is cut short: the caller's, the deadline.
+  return withRunSignal(options, (o) => execute(p, o));
+}
+
+/** Calls `fn` with one signal for both ways a run is cut short: the caller's, and the deadline. */
+async function withRunSignal<T>(options: EtrnOptions, fn: (options: EtrnOptions) => Promise<T>): Promise<T> {
   const stop = new AbortController();
   // Every open session listens to it: hundreds at once are expected.
   setMaxListeners(0, stop.signal);
@@ -40,7 +46,7 @@ export async function runPlan(p: Plan, options: EtrnOptions): Promise<EtrnResult
       ? undefined
       : setTimeout(() => stop.abort(new DeadlineReached(options.deadlineMs!)), options.deadlineMs);
   try {
-    return await execute(p, { ...options, signal: stop.signal });
+    return await fn({ ...options, signal: stop.signal });
   } finally {
     clearTimeout(deadline);
     options.signal?.removeEventListener('abort', forward);
@@ -92,7 +98,7 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
   const resolve = (host: string): Promise<ResolvedAddress[]> => {
     let found = lookups.get(host);
     if (!found) {
-      found = resolver(host, options.family);
+      found = resolver(host, p.family);
       lookups.set(host, found);
     }
     return found;

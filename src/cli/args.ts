@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import type { TlsMode } from '../protocol/session.js';
+import { quote } from '../escape.js';
 
 const tlsModes: readonly TlsMode[] = ['off', 'opportunistic', 'required', 'implicit'];
 
@@ -85,7 +86,7 @@ export const optionTable = {
 function integer(name: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not ${quote(text)}`);
   }
   return Number(text);
 }
@@ -94,7 +95,7 @@ function seconds(name: string, text: string | undefined, allowZero: boolean): nu
   if (text === undefined) return undefined;
   const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isFinite(value) || (!allowZero && value === 0) || value > 86_400) {
-    throw new UsageError(`--${name} must be a number of seconds${allowZero ? '' : ' above 0'} up to 86400, not ${JSON.stringify(text)}`);
+    throw new UsageError(`--${name} must be a number of seconds${allowZero ? '' : ' above 0'} up to 86400, not ${quote(text)}`);
   }
   return Math.round(value * 1000);
 }
@@ -102,7 +103,7 @@ function seconds(name: string, text: string | undefined, allowZero: boolean): nu
 function mtaChoice(text: string | undefined): CliSettings['mta'] {
   if (text === undefined) return undefined;
   if (text === 'auto' || text === 'sendmail' || text === 'postfix' || text === 'exim') return text;
-  throw new UsageError(`--mta must be auto, sendmail, postfix or exim, not ${JSON.stringify(text)}`);
+  throw new UsageError(`--mta must be auto, sendmail, postfix or exim, not ${quote(text)}`);
 }
 
 export function parseCommandLine(argv: readonly string[]): CliSettings {
@@ -128,7 +129,7 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
   const [server, ...nodes] = v.defaults ? [] : parsed.positionals;
   const tls = v.tls as TlsMode | undefined;
   if (tls !== undefined && !tlsModes.includes(tls)) {
-    throw new UsageError(`--tls must be one of ${tlsModes.join(', ')}, not ${JSON.stringify(tls)}`);
+    throw new UsageError(`--tls must be one of ${tlsModes.join(', ')}, not ${quote(tls)}`);
   }
   return {
     help: v.help ?? false,

@@ -124,8 +124,12 @@ describe('Postfix: discoverPostfixNodes asks the real postconf', () => {
     assert.deepEqual(parsePostfixDomains(raw.values), {
       names: ['host.example.net'],
       warnings: [
-        'virtual_mailbox_domains: skipped "$virtual_mailbox_maps": unknown parameter $virtual_mailbox_maps',
-        'relay_domains: skipped "${{$compatibility_level} <level {2} ? {$mydestination} : {}}": conditional or computed parameter expressions are not evaluated',
+        { file: 'virtual_mailbox_domains', line: 0, message: 'skipped "$virtual_mailbox_maps": unknown parameter $virtual_mailbox_maps' },
+        {
+          file: 'relay_domains',
+          line: 0,
+          message: 'skipped "${{$compatibility_level} <level {2} ? {$mydestination} : {}}": conditional or computed parameter expressions are not evaluated',
+        },
       ],
     });
   });

@@ -31,7 +31,7 @@ describe('authRefusal', () => {
   test('the certificate problem is escaped: no control character reaches the message', () => {
     const why = authRefusal({ verified: false, problem: 'bad\nname\u001b[31m\u0085' }, {}) ?? '';
     assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(why), why);
-    assert.match(why, /"bad\\nname\\u001b\[31m\\u0085"/);
+    assert.match(why, /"bad\\x0Aname\\x1B\[31m\\x85"/);
   });
   test('a failed opportunistic handshake is retried in clear only without AUTH, or with --auth-cleartext', () => {
     assert.equal(mayRetryInClear(undefined), true);
