@@ -5,6 +5,9 @@
 // password, but a man in the middle could still use the session they open.
 import { quote } from '../errors.js';
 
+/** Room for the longest of transport/certificate.ts's sentences with its code; anything longer is cut. */
+const MAX_PROBLEM = 160;
+
 /** The certificate check of a TLS connection. */
 export interface CertificateCheck {
   readonly verified: boolean;
@@ -31,7 +34,7 @@ export function authRefusal(certificate: CertificateCheck | null, allowance: Aut
   }
   if (certificate.verified || allowance.allowUnverified) return null;
   return (
-    `AUTH not sent: the server's certificate did not verify: ${quote(certificate.problem ?? 'unknown')}; ` +
+    `AUTH not sent: the server's certificate did not verify: ${quote(certificate.problem ?? 'unknown', MAX_PROBLEM)}; ` +
     'trust its CA (system store or --tls-ca), or accept it with --tls-insecure, or allow AUTH without verified TLS with --auth-cleartext'
   );
 }
