@@ -2,7 +2,7 @@
 // every session with bounded concurrency (session-runner.ts) and collect
 // one result per session. A failing server is a result, never a rejection.
 import { setMaxListeners } from 'node:events';
-import type { SecureContext } from 'node:tls';
+import type { TlsSettings } from './transport/tls.js';
 import type { ErrorKind } from './protocol/outcome.js';
 import { type EtrnOptions, defaults } from './options.js';
 import { type Plan, dryRunResult, emptySession, plan } from './plan.js';
@@ -129,9 +129,9 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
 }
 
 /** The run's trust anchors, built by the first TLS handshake and shared by the others (transport/trust.ts). */
-function runTrust(tlsCa: string | undefined): () => Promise<SecureContext> {
-  let built: Promise<SecureContext> | undefined;
-  return () => (built ??= import('./transport/trust.js').then((t) => t.buildTrust(tlsCa).context));
+function runTrust(tlsCa: string | undefined): NonNullable<TlsSettings['trust']> {
+  let built: ReturnType<NonNullable<TlsSettings['trust']>> | undefined;
+  return () => (built ??= import('./transport/trust.js').then((t) => t.buildTrust(tlsCa)));
 }
 
 /** Maps with at most `limit` calls running at once, keeping the input order. */

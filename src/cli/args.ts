@@ -206,13 +206,15 @@ Options:
                            required (STARTTLS and a verified certificate),
                            implicit (TLS from the first byte)
       --tls-ca FILE        trust anchors (PEM) instead of the system's
+                           (OpenSSL's store: /etc/ssl/certs, SSL_CERT_FILE)
       --tls-servername NAME  name the certificate must match (default server-host)
-      --tls-insecure       do not verify the certificate
+      --tls-insecure       do not verify the certificate (and send AUTH anyway)
       --auth-user USER     authenticate (SMTP AUTH) before ETRN; the secret comes
                            from ETRN_PASSWORD or --auth-password-file (taken as
-                           RFC 8265 OpaqueString: NFC, controls refused)
+                           RFC 8265 OpaqueString); sent only over TLS with a
+                           verified certificate (else exit 77)
       --auth-password-file FILE  read the AUTH secret from FILE's first line
-      --auth-cleartext     allow AUTH on a connection without TLS
+      --auth-cleartext     allow AUTH without TLS or verified certificate
       --force              send ETRN even if the server does not advertise it
   -n, --dry-run            print the sessions and commands, contact nothing
       --json               print one JSON document on stdout (on every exit)

@@ -25,9 +25,10 @@ export interface TlsSettings {
   readonly verify: boolean;
   /**
    * The run's trust anchors as one shared context (transport/trust.ts),
-   * built on first use; when absent, `ca` or Node's default list is used.
+   * built on first use, and the store entries it had to skip (shown with
+   * -v); when absent, `ca` or Node's default list is used.
    */
-  readonly trust?: (() => Promise<SecureContext>) | undefined;
+  readonly trust?: (() => Promise<{ readonly context: SecureContext; readonly skipped: readonly string[] }>) | undefined;
 }
 
 /**
@@ -114,8 +115,9 @@ export async function secure(
 ): Promise<Secured> {
   let secured: TLSSocket;
   try {
-    const context = await settings.trust?.();
-    secured = await upgradeToTls(socket, host, settings, timeoutMs, signal, context);
+    const trust = await settings.trust?.();
+    for (const entry of trust?.skipped ?? []) trace(`trust store entry skipped: ${entry}`);
+    secured = await upgradeToTls(socket, host, settings, timeoutMs, signal, trust?.context);
   } catch (error) {
     const failure = error instanceof TlsError ? error : new TlsError(`TLS could not start: ${String(error)}`);
     if (failure !== error) socket.destroy();

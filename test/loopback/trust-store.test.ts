@@ -187,3 +187,12 @@ test('NODE_EXTRA_CA_CERTS is honoured as well', async () => {
 test('the host store was never changed: it does not hold the test CA', () => {
   assert.ok(!readFileSync(HOST_BUNDLE, 'utf8').includes(makeCerts().ca.trim()));
 });
+
+test('an unreadable store entry is skipped, shown with -v, and the run goes on', async () => {
+  const dir = tempDir('broken-store');
+  symlinkSync('nowhere.pem', join(dir, 'deadbeef.0'));
+  const lab = await authServer();
+  const run = await etrnWithEnv(cleanEnv({ SSL_CERT_FILE: stores.bundleFile, SSL_CERT_DIR: dir }), authArgs(lab));
+  assertTrusted(run, lab);
+  assert.match(run.stderr, new RegExp(`== trust store entry skipped: ${join(dir, 'deadbeef.0')}: ENOENT\\n`));
+});
