@@ -15,10 +15,12 @@
 //      before replying, 1 s and then doubling);
 //   4. --etrn-hosts with 10, 100 and 500 servers (127.0.x.y, one child
 //      process listening on all of them, 100 ms per reply), one node each,
-//      -j 100 and the default -j 16, with the peak RSS of etrn.
+//      -j 100 and the default -j 16, with the peak RSS of etrn;
+//   5. the benchmarks that are scripts of their own (standalone.ts: hanging
+//      servers, ...), each run as a child process, its JSON kept.
 //
 // Usage: node dist/bench/bench.js [--out FILE] [--reps N] [--startup-reps N]
-//        [--ref-reps N] [--only startup,session,sendmail,hosts]
+//        [--ref-reps N] [--only startup,session,sendmail,hosts,hanging,...]
 //   --out: where the JSON goes (default bench/results.json); the markdown
 //   report goes to stdout, progress to stderr. --reps (7): runs per
 //   measurement; --startup-reps (11): for start-up and the cheap Sendmail
@@ -41,9 +43,10 @@ import { node, staleBundleWarning } from './lib/tools.js';
 import { type Results, machine, report, targets } from './report.js';
 import { benchSendmail } from './sendmail.js';
 import { benchSession } from './session.js';
+import { STANDALONE, benchStandalone } from './standalone.js';
 import { benchStartup } from './startup.js';
 
-const SECTIONS = ['startup', 'session', 'sendmail', 'hosts'] as const;
+const SECTIONS: readonly string[] = ['startup', 'session', 'sendmail', 'hosts', ...STANDALONE.map((b) => b.name)];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -57,7 +60,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('Usage: node dist/bench/bench.js [--out FILE] [--reps N] [--startup-reps N] [--ref-reps N] [--only startup,session,sendmail,hosts]');
+    console.log(`Usage: node dist/bench/bench.js [--out FILE] [--reps N] [--startup-reps N] [--ref-reps N] [--only ${SECTIONS.join(',')}]`);
     return;
   }
   const count = (name: string, text: string): number => {
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   const startupReps = count('startup-reps', values['startup-reps']);
   const refReps = Math.min(count('ref-reps', values['ref-reps']), reps);
   const only = new Set(values.only?.split(',') ?? SECTIONS);
-  for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new BenchError(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
+  for (const s of only) if (!SECTIONS.includes(s)) throw new BenchError(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
   const out = resolve(values.out ?? join(repoRoot, 'bench/results.json'));
   if (process.getuid?.() !== 0) throw new BenchError('run the bench as root: it starts the Sendmail lab and fetchmail in private namespaces, and may install packages');
 
@@ -115,6 +118,10 @@ async function main(): Promise<void> {
     const startup = await nodeStartup();
     step('4. --etrn-hosts, 100 ms per reply');
     results.hosts = await benchHosts(reps, refReps, startup);
+  }
+  for (const bench of STANDALONE.filter((b) => only.has(b.name))) {
+    step(`5. ${bench.title}`);
+    (results.standalone ??= {})[bench.name] = { title: bench.title, command: `node dist/bench/${bench.script} ${bench.args.join(' ')}`, result: await benchStandalone(bench) };
   }
   results.targets = targets(results);
   results.machine.loadAverage.end = round(loadavg()[0]!, 2);

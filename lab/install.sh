@@ -15,7 +15,7 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get -q -o DPkg::Lock::Timeout=300 update >&2
   apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${need[@]}" >&2
 fi
-for mta in postfix sendmail exim opensmtpd fetchmail; do
+for mta in postfix sendmail exim opensmtpd sasl fetchmail; do
   bash "$here/install-$mta.sh"
 done
 echo "lab/install.sh: MTA labs ready in ${ETRN_LAB_CACHE:-$(dirname "$here")/.cache/lab}" >&2

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { AtrnReport } from './atrn-result.js';
 import { formatHostPort } from './names/server.js';
 import { AtrnSession } from './protocol/atrn.js';
+import { mayRetryInClear } from './protocol/auth-policy.js';
 import type { ErrorKind } from './protocol/outcome.js';
 import { replyText } from './protocol/reply.js';
 import type { NodeResult, SessionResult } from './result.js';
@@ -148,7 +149,9 @@ function settings(s: SessionPlan, ctx: SessionContext, address: string): Dialogu
     trace,
     tlsHost: isIP(s.host) ? address : s.host,
     tls: ctx.tls,
-    newSession: (tlsMode) =>
+    deriveKey: ctx.deriveKey,
+    retryInClear: mayRetryInClear(ctx.auth),
+    newSession: (tlsMode, certificate) =>
       new AtrnSession({
         heloName: ctx.heloName,
         domains: s.nodes,
@@ -156,6 +159,7 @@ function settings(s: SessionPlan, ctx: SessionContext, address: string): Dialogu
         auth: ctx.auth,
         replyLimits: ctx.replyLimits,
         onLine: (line) => trace('<-', line),
+        certificate,
       }),
   };
 }

@@ -15,16 +15,13 @@ export type EtrnErrorCode =
   | 'ERR_TLS'
   | 'ERR_HOST_NOT_FOUND'
   | 'ERR_DEADLINE'
-  | 'ERR_OUTPUT';
+  | 'ERR_OUTPUT'
+  | 'ERR_AUTH';
 
-/**
- * Quotes text for a one-line message: JSON string syntax, with DEL, C1
- * controls (U+0085, U+009B a terminal's CSI) and line separators escaped
- * too, so no input can move the cursor or split the line.
- */
-export function quote(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+import { quote } from './escape.js';
+
+/** Quotes input for a one-line message (escaped and cut, see escape.ts). */
+export { quote };
 
 export class EtrnError extends Error {
   readonly code: EtrnErrorCode;
@@ -83,5 +80,16 @@ export class LocalProtocolError extends EtrnError {
 export class OutputError extends EtrnError {
   constructor(message: string) {
     super('ERR_OUTPUT', message);
+  }
+}
+
+/**
+ * Authentication failed in a way the mechanism itself detected: the server
+ * did not prove it knows the password (SCRAM), or it refused the proof in its
+ * final message. A session that meets one ends with kind "auth" (exit 77).
+ */
+export class AuthenticationError extends EtrnError {
+  constructor(message: string) {
+    super('ERR_AUTH', message);
   }
 }

@@ -6,7 +6,7 @@ export type { EtrnResult, SessionResult, NodeResult, SessionError, TlsInfo, Repl
 export { sessionExitCode, toJson, failedRun, SCHEMA_VERSION } from './result.js';
 export { ExitCode, worstExitCode, exitCodeForKind, exitCodeForNodeReply, exitCodeForSignal, isAccepted } from './protocol/outcome.js';
 export type { ErrorKind } from './protocol/outcome.js';
-export { EtrnError, UsageError, InvalidNameError, ConfigError, RemoteProtocolError, LocalProtocolError, OutputError } from './errors.js';
+export { EtrnError, UsageError, InvalidNameError, ConfigError, RemoteProtocolError, LocalProtocolError, OutputError, AuthenticationError } from './errors.js';
 export { TlsError } from './transport/tls.js';
 export { DeadlineReached } from './transport/abort.js';
 export type { EtrnErrorCode } from './errors.js';
@@ -20,7 +20,11 @@ export { normalizeNode, normalizeNodes, normalizeDomain } from './names/node.js'
 export { parseServer } from './names/server.js';
 export type { ServerAddress } from './names/server.js';
 export { parseSendmailCf, parseClassFile } from './config/sendmail-cf.js';
-export { discoverSendmailNodes, localFqdn } from './config/discovery.js';
+export type { Diagnostic } from './config/diagnostic.js';
+export { formatDiagnostic } from './config/diagnostic.js';
+export { UnreadableFileError, CONFIG_FILE_MAX_BYTES, SECRET_FILE_MAX_BYTES } from './config/bounded-read.js';
+export { PROGRAM_TIMEOUT_MS, PROGRAM_OUTPUT_MAX_BYTES } from './config/run-program.js';
+export { discoverSendmailNodes, localFqdn } from './config/class-w-discovery.js';
 export type { Connector, ConnectTarget } from './transport/connect.js';
 export { tcpConnector, ConnectError } from './transport/connect.js';
 export type { Resolver, ResolvedAddress } from './transport/resolve.js';

@@ -43,13 +43,17 @@ export interface EtrnOptions {
   readonly force?: boolean | undefined;
   /** Default 'opportunistic'. */
   readonly tls?: TlsMode | undefined;
-  /** File of PEM trust anchors replacing the system's. */
+  /** File of PEM trust anchors replacing the system's (transport/trust.ts: OpenSSL's store plus Node's roots). */
   readonly tlsCaFile?: string | undefined;
   /** Name the certificate must match; default server-host. */
   readonly tlsServername?: string | undefined;
-  /** Do not verify the certificate, even with --tls required. */
+  /** Do not verify the certificate, even with --tls required; AUTH is then sent over TLS that did not verify. */
   readonly tlsInsecure?: boolean | undefined;
-  /** SMTP AUTH before ETRN; refused without TLS unless allowCleartext. */
+  /**
+   * SMTP AUTH before ETRN, sent only over TLS whose certificate verified
+   * unless `tlsInsecure` (or auth.allowUnverified) or auth.allowCleartext;
+   * with tls 'off' it needs allowCleartext (a UsageError otherwise).
+   */
   readonly auth?: AuthOptions | undefined;
   readonly dryRun?: boolean | undefined;
   readonly sendmailCf?: string | undefined;

@@ -1,13 +1,15 @@
 // Planning a run: validate every option and name, read the discovery
 // sources, and split the nodes into sessions, all before anything is sent
 // (usage and configuration errors are thrown from here).
-import { readFile } from 'node:fs/promises';
 import { ConfigError, UsageError } from './errors.js';
-import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/discovery.js';
+import { CONFIG_FILE_MAX_BYTES, readRegularFile } from './config/bounded-read.js';
+import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/class-w-discovery.js';
 import type { Mta } from './config/mta-discovery.js';
-import { isLocalhostName } from './config/sendmail-cf.js';
+import { formatDiagnostic } from './config/diagnostic.js';
+import { isLocalOrLiteral } from './config/local-names.js';
 import { normalizeDomain, normalizeNodes, uniqueNames } from './names/node.js';
 import { formatHostPort, parseServer } from './names/server.js';
+import { prepareCredentials } from './protocol/sasl.js';
 import { type EtrnOptions, type EtrnTarget, MAX_NODES_PER_SERVER, MAX_SERVERS, defaults } from './options.js';
 import { type EtrnResult, type NodeResult, type SessionResult, summarize } from './result.js';
 
@@ -28,6 +30,8 @@ export interface Plan {
   readonly tlsCa: string | undefined;
   readonly bootCheck: boolean;
   readonly heloName: string;
+  /** The address family to resolve server names to: -4/-6, else --source's, else both. */
+  readonly family: 4 | 6 | undefined;
   readonly warnings: readonly string[];
   /** ATRN runs: where relayed mail goes. */
   readonly relayTo?: { readonly host: string; readonly port: number } | undefined;
@@ -54,17 +58,21 @@ function checkDuration(name: string, value: number | undefined, allowZero: boole
  */
 export async function plan(options: EtrnOptions): Promise<Plan> {
   const targets = checkOptions(options);
-  const tlsCa = options.tlsCaFile === undefined ? undefined : await readTlsCa(options.tlsCaFile);
+  const tlsCa = options.tlsCaFile === undefined ? undefined : await readTlsCa(options.tlsCaFile, options.signal);
   const parsed = targets.map((t) => ({ server: parseServer(t.server), nodes: normalizeNodes(t.nodes ?? []) }));
+  const family = await checkSource(options, parsed.map((t) => t.server.host));
   // This host's name is looked up only when needed (no --helo, or discovery).
   let fqdn = options.fqdn;
-  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn());
+  const hostName = async (): Promise<string> => (fqdn ??= await localFqdn(undefined, options.signal));
   const heloName = normalizeDomain(options.heloName ?? (await hostName()), 'EHLO name');
   const discovery = new DiscoveryOnce(options, hostName);
   const sessions: SessionPlan[] = [];
+  const perServer = new NodeCount();
   for (const target of parsed) {
-    const nodes = target.nodes.length > 0 ? target.nodes : await discovery.nodes();
+    const discovered = target.nodes.length === 0;
+    const nodes = discovered ? await discovery.nodes() : target.nodes;
     const port = target.server.port ?? options.port ?? (options.atrn ? defaults.atrnPort : defaults.port);
+    perServer.add(formatHostPort(target.server.host, port).toLowerCase(), nodes.length, discovered ? discovery.mta : null);
     // ATRN names every domain in one command: one session per provider.
     const perSession = options.atrn ? MAX_NODES_PER_SERVER : (options.perSession ?? defaults.perSession);
     sessions.push(...splitSessions(target.server.host, port, nodes, perSession));
@@ -76,6 +84,7 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     tlsCa,
     bootCheck: options.bootCheck ?? discovery.used,
     heloName,
+    family,
     warnings: discovery.warnings,
     ...(relayTo ? { relayTo } : {}),
   };
@@ -109,7 +118,11 @@ function checkOptions(options: EtrnOptions): readonly EtrnTarget[] {
   if (options.auth) {
     const bad = /[\u0000-\u001f\u007f]/;
     if (options.auth.user === '' || bad.test(options.auth.user)) throw new UsageError('AUTH user name is empty or has control characters');
-    if (options.auth.password === '' || options.auth.password.includes('\u0000')) throw new UsageError('AUTH password is empty or has a NUL byte');
+    // RFC 8265 OpaqueString (SASLprep's successor): refused before any connection.
+    prepareCredentials(options.auth);
+    if (options.tls === 'off' && !options.auth.allowCleartext) {
+      throw new UsageError('--tls off with --auth-user would send AUTH without TLS: add --auth-cleartext to allow it');
+    }
   }
   return targets;
 }
@@ -127,16 +140,42 @@ function planRelayTo(options: EtrnOptions): { host: string; port: number } {
   return { host: parsed.host, port: parsed.port ?? options.localPort ?? defaults.localPort };
 }
 
-/** The PEM trust anchors of --tls-ca. */
-async function readTlsCa(file: string): Promise<string> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read TLS trust anchors: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, file);
-  }
+/** The PEM trust anchors of --tls-ca (a regular file of at most CONFIG_FILE_MAX_BYTES). */
+async function readTlsCa(file: string, signal: AbortSignal | undefined): Promise<string> {
+  const { text: pem } = await readRegularFile(file, { what: 'TLS trust anchors', maxBytes: CONFIG_FILE_MAX_BYTES, signal });
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('no PEM certificate in TLS trust anchors', file);
   return pem;
+}
+
+/**
+ * The client-hosts per server, over every target that names it (ETRN_HOSTS
+ * may name a server in several groups) and every source: the command line,
+ * ETRN_HOSTS, discovery. Past MAX_NODES_PER_SERVER: 78 when discovery
+ * supplied names (the MTA's configuration holds them), else 64.
+ */
+class NodeCount {
+  private readonly counts = new Map<string, { n: number; discovered: Mta | null }>();
+
+  add(server: string, n: number, discovered: Mta | null): void {
+    const was = this.counts.get(server) ?? { n: 0, discovered: null };
+    const now = { n: was.n + n, discovered: was.discovered ?? discovered };
+    this.counts.set(server, now);
+    if (now.n <= MAX_NODES_PER_SERVER) return;
+    const message = `too many client-hosts for ${server}: ${now.n} (at most ${MAX_NODES_PER_SERVER})`;
+    if (now.discovered) throw new ConfigError(`${message}; discovery (${now.discovered}) found the names`);
+    throw new UsageError(message);
+  }
+}
+
+/** Checks --source (see source-address.ts); returns the family to resolve names to. */
+async function checkSource(options: EtrnOptions, servers: readonly string[]): Promise<4 | 6 | undefined> {
+  const source = options.sourceAddress;
+  if (source === undefined) return options.family;
+  const { checkServerFamily, checkSourceBindable, sourceFamily } = await import('./transport/source-address.js');
+  const family = sourceFamily(source, options.family);
+  for (const server of servers) checkServerFamily(source, family, server);
+  await checkSourceBindable(source, family);
+  return family;
 }
 
 /** Discovery, run at most once per plan however many targets need it. */
@@ -197,16 +236,17 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
   let names: string[];
   let warnings: string[];
   if (mta === 'sendmail') {
-    const { discoverSendmailNodes } = await import('./config/discovery.js');
-    const found = await discoverSendmailNodes(cf, fqdn);
+    const { discoverSendmailNodes } = await import('./config/class-w-discovery.js');
+    const found = await discoverSendmailNodes(cf, fqdn, options.signal);
     names = found.nodes;
-    warnings = found.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
+    warnings = found.warnings.map(formatDiagnostic);
   } else {
-    const found = mta === 'postfix' ? await discoverPostfixNodes() : await discoverEximNodes();
+    const run = { signal: options.signal };
+    const found = mta === 'postfix' ? await discoverPostfixNodes(run) : await discoverEximNodes(run);
     names = [fqdn, ...found.nodes];
     warnings = [...found.warnings];
   }
-  const nodes = uniqueNames(names.filter((n) => !isLocalhostName(n)));
+  const nodes = uniqueNames(names.filter((n) => !isLocalOrLiteral(n)));
   if (nodes.length === 0) throw new ConfigError(`discovery (${mta}) found no names to ask for`);
   return { mta, nodes, warnings };
 }

@@ -42,7 +42,7 @@ export interface SessionError {
 
 /** Why a run failed before any session (usage, configuration, interrupt, output). */
 export interface RunError {
-  readonly kind: 'usage' | 'config' | 'interrupted' | 'io';
+  readonly kind: 'usage' | 'config' | 'interrupted' | 'timeout' | 'io' | 'internal';
   readonly message: string;
 }
 

@@ -2,6 +2,7 @@
 // every session with bounded concurrency (session-runner.ts) and collect
 // one result per session. A failing server is a result, never a rejection.
 import { setMaxListeners } from 'node:events';
+import type { TlsSettings } from './transport/tls.js';
 import type { ErrorKind } from './protocol/outcome.js';
 import { type EtrnOptions, defaults } from './options.js';
 import { type Plan, dryRunResult, emptySession, plan } from './plan.js';
@@ -12,6 +13,7 @@ import { waitForLocalMta } from './transport/boot-check.js';
 import { type Connector, tcpConnector } from './transport/connect.js';
 import type { TraceDirection } from './transport/drive.js';
 import { defaultJobs } from './transport/fd-limit.js';
+import { cachingDeriver } from './transport/key-derivation.js';
 import { type ResolvedAddress, systemResolver } from './transport/resolve.js';
 import { formatSeconds } from './transport/seconds.js';
 
@@ -19,15 +21,21 @@ export * from './options.js';
 export { dryRunResult, plan } from './plan.js';
 export type { Plan, SessionPlan } from './plan.js';
 
-/** Runs etrn: the whole tool, without the command line. */
+/** Runs etrn: the whole tool, without the command line. The deadline covers planning (file reads, MTA queries) too. */
 export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
-  const p = await plan(options);
-  return options.dryRun ? dryRunResult(p) : runPlan(p, options);
+  return withRunSignal(options, async (o) => {
+    const p = await plan(o);
+    return o.dryRun ? dryRunResult(p) : runPlan(p, o);
+  });
 }
 
 /** Runs the sessions of a plan made by plan() with the same options. */
 export async function runPlan(p: Plan, options: EtrnOptions): Promise<EtrnResult> {
-  // One signal for both ways a run is cut short: the caller's, the deadline.
+  return withRunSignal(options, (o) => execute(p, o));
+}
+
+/** Calls `fn` with one signal for both ways a run is cut short: the caller's, and the deadline. */
+async function withRunSignal<T>(options: EtrnOptions, fn: (options: EtrnOptions) => Promise<T>): Promise<T> {
   const stop = new AbortController();
   // Every open session listens to it: hundreds at once are expected.
   setMaxListeners(0, stop.signal);
@@ -39,7 +47,7 @@ export async function runPlan(p: Plan, options: EtrnOptions): Promise<EtrnResult
       ? undefined
       : setTimeout(() => stop.abort(new DeadlineReached(options.deadlineMs!)), options.deadlineMs);
   try {
-    return await execute(p, { ...options, signal: stop.signal });
+    return await fn({ ...options, signal: stop.signal });
   } finally {
     clearTimeout(deadline);
     options.signal?.removeEventListener('abort', forward);
@@ -97,7 +105,7 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
   const resolve = (host: string): Promise<ResolvedAddress[]> => {
     let found = lookups.get(host);
     if (!found) {
-      found = resolver(host, options.family);
+      found = resolver(host, p.family);
       lookups.set(host, found);
     }
     return found;
@@ -110,17 +118,26 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
     delayMs: options.delayMs ?? defaults.delayMs,
     force: options.force ?? false,
     tlsMode: options.tls ?? 'opportunistic',
-    auth: options.auth,
+    // --tls-insecure also accepts AUTH over TLS whose certificate did not verify.
+    auth: options.auth && { ...options.auth, allowUnverified: options.auth.allowUnverified || options.tlsInsecure },
+    deriveKey: options.auth ? cachingDeriver() : undefined,
     tls: {
       ca: p.tlsCa,
       servername: options.tlsServername,
       verify: (options.tls === 'required' || options.tls === 'implicit') && !options.tlsInsecure,
+      trust: runTrust(p.tlsCa),
     },
     sourceAddress: options.sourceAddress,
     replyLimits: options.replyLimits,
     signal: options.signal,
     trace,
   };
+}
+
+/** The run's trust anchors, built by the first TLS handshake and shared by the others (transport/trust.ts). */
+function runTrust(tlsCa: string | undefined): NonNullable<TlsSettings['trust']> {
+  let built: ReturnType<NonNullable<TlsSettings['trust']>> | undefined;
+  return () => (built ??= import('./transport/trust.js').then((t) => t.buildTrust(tlsCa)));
 }
 
 /** Maps with at most `limit` calls running at once, keeping the input order. */

@@ -7,12 +7,14 @@ import { formatHostPort } from './names/server.js';
 import { ExitCode, exitCodeForKind, exitCodeForNodeReply } from './protocol/outcome.js';
 import { type Reply, type ReplyLimits, replyText } from './protocol/reply.js';
 import { type AuthOptions, EtrnSession, type TlsMode } from './protocol/session.js';
+import { mayRetryInClear } from './protocol/auth-policy.js';
 import type { NodeResult, ReplyResult, SessionError, SessionResult } from './result.js';
 import { type SessionPlan, emptySession } from './plan.js';
 import { pause, stopReason } from './transport/abort.js';
 import { ConnectError, type Connector } from './transport/connect.js';
 import { type DialogueResult, type DialogueSettings, converse } from './transport/dialogue.js';
 import type { Trace, TraceDirection } from './transport/drive.js';
+import type { KeyDeriver } from './transport/key-derivation.js';
 import { HostNotFoundError, type ResolvedAddress } from './transport/resolve.js';
 import { formatSeconds } from './transport/seconds.js';
 import type { TlsSettings } from './transport/tls.js';
@@ -27,6 +29,8 @@ export interface SessionContext {
   readonly tlsMode: TlsMode;
   readonly tls: TlsSettings;
   readonly auth: AuthOptions | undefined;
+  /** SCRAM key derivation, cached for the run (transport/key-derivation.ts). */
+  readonly deriveKey?: KeyDeriver | undefined;
   readonly sourceAddress: string | undefined;
   readonly replyLimits: Partial<ReplyLimits> | undefined;
   readonly signal: AbortSignal | undefined;
@@ -129,7 +133,9 @@ function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string):
     trace,
     tlsHost: isIP(s.host) ? address : s.host,
     tls: ctx.tls,
-    newSession: (tlsMode) =>
+    deriveKey: ctx.deriveKey,
+    retryInClear: mayRetryInClear(ctx.auth),
+    newSession: (tlsMode, certificate) =>
       new EtrnSession({
         heloName: ctx.heloName,
         nodes: s.nodes,
@@ -139,6 +145,7 @@ function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string):
         auth: ctx.auth,
         replyLimits: ctx.replyLimits,
         onLine: (line) => trace('<-', line),
+        certificate,
       }),
   };
 }

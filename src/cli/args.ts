@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import type { TlsMode } from '../protocol/session.js';
+import { quote } from '../escape.js';
 
 const tlsModes: readonly TlsMode[] = ['off', 'opportunistic', 'required', 'implicit'];
 
@@ -89,7 +90,7 @@ export const optionTable = {
 function integer(name: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not ${quote(text)}`);
   }
   return Number(text);
 }
@@ -98,7 +99,7 @@ function seconds(name: string, text: string | undefined, allowZero: boolean): nu
   if (text === undefined) return undefined;
   const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isFinite(value) || (!allowZero && value === 0) || value > 86_400) {
-    throw new UsageError(`--${name} must be a number of seconds${allowZero ? '' : ' above 0'} up to 86400, not ${JSON.stringify(text)}`);
+    throw new UsageError(`--${name} must be a number of seconds${allowZero ? '' : ' above 0'} up to 86400, not ${quote(text)}`);
   }
   return Math.round(value * 1000);
 }
@@ -106,7 +107,7 @@ function seconds(name: string, text: string | undefined, allowZero: boolean): nu
 function mtaChoice(text: string | undefined): CliSettings['mta'] {
   if (text === undefined) return undefined;
   if (text === 'auto' || text === 'sendmail' || text === 'postfix' || text === 'exim') return text;
-  throw new UsageError(`--mta must be auto, sendmail, postfix or exim, not ${JSON.stringify(text)}`);
+  throw new UsageError(`--mta must be auto, sendmail, postfix or exim, not ${quote(text)}`);
 }
 
 export function parseCommandLine(argv: readonly string[]): CliSettings {
@@ -133,7 +134,7 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
   const [server, ...nodes] = v.defaults ? [] : parsed.positionals;
   const tls = v.tls as TlsMode | undefined;
   if (tls !== undefined && !tlsModes.includes(tls)) {
-    throw new UsageError(`--tls must be one of ${tlsModes.join(', ')}, not ${JSON.stringify(tls)}`);
+    throw new UsageError(`--tls must be one of ${tlsModes.join(', ')}, not ${quote(tls)}`);
   }
   return {
     help: v.help ?? false,
@@ -212,12 +213,15 @@ Options:
                            required (STARTTLS and a verified certificate),
                            implicit (TLS from the first byte)
       --tls-ca FILE        trust anchors (PEM) instead of the system's
+                           (OpenSSL's store: /etc/ssl/certs, SSL_CERT_FILE)
       --tls-servername NAME  name the certificate must match (default server-host)
-      --tls-insecure       do not verify the certificate
+      --tls-insecure       do not verify the certificate (and send AUTH anyway)
       --auth-user USER     authenticate (SMTP AUTH) before ETRN; the secret comes
-                           from ETRN_PASSWORD or --auth-password-file
+                           from ETRN_PASSWORD or --auth-password-file (taken as
+                           RFC 8265 OpaqueString); sent only over TLS with a
+                           verified certificate (else exit 77)
       --auth-password-file FILE  read the AUTH secret from FILE's first line
-      --auth-cleartext     allow AUTH on a connection without TLS
+      --auth-cleartext     allow AUTH without TLS or verified certificate
       --force              send ETRN even if the server does not advertise it
   -n, --dry-run            print the sessions and commands, contact nothing
       --json               print one JSON document on stdout (on every exit)

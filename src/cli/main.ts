@@ -4,6 +4,7 @@
 // the command line is known to need it, so --help and --version start fast.
 // With --json, every exit prints one document, a failed start included.
 import { EtrnError } from '../errors.js';
+import { safeJson, safeLine } from '../escape.js';
 import { ExitCode, exitCodeForSignal } from '../protocol/outcome.js';
 import type { EtrnResult, RunError } from '../result.js';
 import { version } from '../version.js';
@@ -12,13 +13,15 @@ import type { EtrnOptions, EtrnTarget, Plan, TraceEvent } from '../run.js';
 import { Stdout } from './stdout.js';
 import type { Severity, SyslogWriter } from './syslog.js';
 
-/** How an error that stopped the run is reported: its exit status and JSON kind (none: internal error, 70). */
-function classify(error: unknown): { status: number; kind: RunError['kind'] | null } {
+/** How an error that stopped the run is reported: its exit status and JSON kind (an internal error: 70). */
+function classify(error: unknown): { status: number; kind: RunError['kind'] } {
   const code = error instanceof EtrnError ? error.code : null;
   if (code === 'ERR_CONFIG') return { status: ExitCode.CONFIG, kind: 'config' };
   if (code === 'ERR_USAGE' || code === 'ERR_INVALID_NAME') return { status: ExitCode.USAGE, kind: 'usage' };
   if (code === 'ERR_OUTPUT') return { status: ExitCode.IOERR, kind: 'io' };
-  return { status: ExitCode.SOFTWARE, kind: null };
+  // --deadline ran out before any session (reading files, asking the MTA).
+  if (code === 'ERR_DEADLINE') return { status: ExitCode.TEMPFAIL, kind: 'timeout' };
+  return { status: ExitCode.SOFTWARE, kind: 'internal' };
 }
 
 /** Where output lines go: the terminal (unless -q / --json) and, with --syslog, the system log. */
@@ -29,18 +32,20 @@ class Reporter {
     readonly stdout: Stdout,
   ) {}
 
-  /** A result or note: stdout, unless -q or --json. */
-  info(lines: readonly string[]): void {
+  /** A result or note: stdout, unless -q or --json. Every line is escaped and cut (escape.ts). */
+  info(shown: readonly string[]): void {
+    const lines = shown.map((l) => safeLine(l));
     if (!this.settings.quiet && !this.settings.json && lines.length > 0) this.stdout.write(`${lines.join('\n')}\n`);
     this.log('info', lines);
   }
 
   /** The --json document. */
   json(result: EtrnResult, toJson: (r: EtrnResult) => string): void {
-    if (this.settings.json) this.stdout.write(`${toJson(result)}\n`);
+    if (this.settings.json) this.stdout.write(`${safeJson(toJson(result))}\n`);
   }
 
-  warning(lines: readonly string[]): void {
+  warning(shown: readonly string[]): void {
+    const lines = shown.map((l) => safeLine(`etrn: warning: ${l}`).slice('etrn: warning: '.length));
     if (!this.settings.quiet && lines.length > 0) process.stderr.write(lines.map((l) => `etrn: warning: ${l}\n`).join(''));
     this.log('warning', lines);
   }
@@ -48,11 +53,12 @@ class Reporter {
   /** Failed nodes and sessions (prefixed "etrn: "): stderr, unless --json has them. */
   error(lines: readonly string[]): void {
     if (!this.settings.json) this.fatal(lines);
-    else this.log('err', lines.map((l) => l.replace(/^etrn: /, '')));
+    else this.log('err', lines.map((l) => safeLine(l).replace(/^etrn: /, '')));
   }
 
   /** Errors that stop the run: always on stderr. */
-  fatal(lines: readonly string[]): void {
+  fatal(shown: readonly string[]): void {
+    const lines = shown.map((l) => safeLine(l));
     if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
     this.log('err', lines.map((l) => l.replace(/^etrn: /, '')));
   }
@@ -63,7 +69,7 @@ class Reporter {
 }
 
 /** The servers and nodes to ask: from the command line, --etrn-hosts, or --defaults FILE. */
-async function loadTargets(settings: CliSettings): Promise<{ targets: EtrnTarget[]; source: string }> {
+async function loadTargets(settings: CliSettings, report: Reporter, signal: AbortSignal): Promise<{ targets: EtrnTarget[]; source: string }> {
   if (settings.etrnHosts !== undefined) {
     const { parseEtrnHosts } = await import('../config/etrn-hosts.js');
     return { targets: parseEtrnHosts(settings.etrnHosts), source: '--etrn-hosts' };
@@ -73,7 +79,9 @@ async function loadTargets(settings: CliSettings): Promise<{ targets: EtrnTarget
     const file = settings.defaultsFile ?? DEFAULT_DEFAULTS_FILE;
     // With --atrn, the same file names the ATRN providers (RFC 2645) in ATRN_HOSTS.
     const variable = settings.atrn ? ATRN_HOSTS_VARIABLE : ETRN_HOSTS_VARIABLE;
-    const loaded = await loadEtrnHostsFile(file, variable);
+    const loaded = await loadEtrnHostsFile(file, signal, variable);
+    // Every line the parser did not take, with file and line (shown unless -q; always to syslog).
+    report.warning(loaded.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`));
     return { targets: loaded.groups, source: `${variable} in ${file}` };
   }
   return { targets: [{ server: settings.server!, nodes: settings.nodes }], source: 'command line' };
@@ -97,7 +105,7 @@ async function failedStart(report: Reporter, error: RunError, status: number, us
 async function checkedStatus(stdout: Stdout, status: number): Promise<number> {
   const failure = await stdout.flushed();
   if (!failure) return status;
-  process.stderr.write(`etrn: cannot write to stdout: ${failure.code ?? failure.message}\n`);
+  process.stderr.write(`${safeLine(`etrn: cannot write to stdout: ${failure.code ?? failure.message}`)}\n`);
   return ExitCode.IOERR;
 }
 
@@ -139,6 +147,10 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The whole-run deadline counts from here: reading files and asking the MTA are part of the run.
+  const { DeadlineReached } = await import('../transport/abort.js');
+  const deadlineMs = settings.deadlineMs;
+  const deadline = deadlineMs === undefined ? undefined : setTimeout(() => controller.abort(new DeadlineReached(deadlineMs)), deadlineMs);
   const syslog = settings.syslog ? (await import('./syslog.js')).openSyslog() : null;
   const report = new Reporter(settings, syslog, stdout);
   try {
@@ -151,24 +163,21 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
     }
     const { status, kind } = classify(error);
     const message = (error as Error)?.message ?? String(error);
-    if (kind === null) {
-      report.fatal([`etrn: internal error: ${message}`]);
-      return status;
-    }
-    return failedStart(report, { kind, message }, status, false);
+    return failedStart(report, { kind, message: kind === 'internal' ? `internal error: ${message}` : message }, status, false);
   } finally {
+    clearTimeout(deadline);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     const problem = await syslog?.close();
-    if (problem) process.stderr.write(`etrn: warning: ${problem}\n`);
+    if (problem) process.stderr.write(`${safeLine(`etrn: warning: ${problem}`)}\n`);
   }
 }
 
 /** The SMTP AUTH settings, with the secret from the environment or --auth-password-file. */
-async function authOptions(settings: CliSettings, report: Reporter): Promise<EtrnOptions['auth']> {
+async function authOptions(settings: CliSettings, report: Reporter, signal: AbortSignal): Promise<EtrnOptions['auth']> {
   if (settings.authUser === undefined) return undefined;
   const { findSecret } = await import('../config/secret.js');
-  const secret = await findSecret(settings.authPasswordFile, process.env);
+  const secret = await findSecret(settings.authPasswordFile, process.env, signal);
   if (secret.warning) report.warning([secret.warning]);
   return { user: settings.authUser, password: secret.password, allowCleartext: settings.authCleartext };
 }
@@ -223,8 +232,8 @@ async function run(
     import('../run.js'),
     import('./output.js'),
   ]);
-  const auth = await authOptions(settings, report);
-  const { targets, source } = await loadTargets(settings);
+  const auth = await authOptions(settings, report, signal);
+  const { targets, source } = await loadTargets(settings, report, signal);
   if (targets.length === 0) {
     report.info([`etrn: no groups in ${source}: nothing to do`]);
     return ExitCode.OK;

@@ -1,5 +1,6 @@
 // Human-readable output: one line per node, one line per session error,
 // dry-run listings and -v transcript lines. Pure formatting; main.ts writes.
+import { safeLine } from '../escape.js';
 import { formatHostPort } from '../names/server.js';
 import { ExitCode, exitCodeForNodeReply } from '../protocol/outcome.js';
 import type { SessionPhase } from '../protocol/session.js';
@@ -92,6 +93,7 @@ export function formatPlan(
   return lines;
 }
 
+/** One -v line, escaped and cut like every printed line (the server's text is shown, never obeyed). */
 export function formatTrace(event: TraceEvent, prefixed: boolean): string {
-  return `${prefixed ? `[${event.session}] ` : ''}${event.direction} ${event.text}`;
+  return safeLine(`${prefixed ? `[${event.session}] ` : ''}${event.direction} ${event.text}`);
 }

@@ -1,10 +1,10 @@
 // Reading ETRN_HOSTS from a defaults file (/etc/default/sendmail, as the
 // Solaris start script did for etrn(1M)): the thin file-reading layer over
 // the pure parsers in shell-assign.ts and etrn-hosts.ts.
-import { readFile } from 'node:fs/promises';
 import { ConfigError, EtrnError } from '../errors.js';
+import { CONFIG_FILE_MAX_BYTES, readRegularFile } from './bounded-read.js';
 import { type EtrnHostsGroup, parseEtrnHosts } from './etrn-hosts.js';
-import type { Diagnostic } from './sendmail-cf.js';
+import type { Diagnostic } from './diagnostic.js';
 import { parseShellAssignments } from './shell-assign.js';
 
 export const DEFAULT_DEFAULTS_FILE = '/etc/default/sendmail';
@@ -25,23 +25,12 @@ export interface EtrnHostsFile extends EtrnHostsSetting {
   readonly groups: EtrnHostsGroup[];
 }
 
-/** Reads `path` and returns its ETRN_HOSTS. Throws ConfigError naming the file (and line). */
-export async function readEtrnHostsFile(path: string, variable = ETRN_HOSTS_VARIABLE): Promise<EtrnHostsSetting> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : String(code ?? error);
-    throw new ConfigError(`cannot read defaults file: ${why}`, path);
-  }
+/**
+ * Reads `path` (a regular file of at most CONFIG_FILE_MAX_BYTES) and returns
+ * its ETRN_HOSTS. Throws ConfigError naming the file (and line).
+ */
+export async function readEtrnHostsFile(path: string, signal?: AbortSignal, variable = ETRN_HOSTS_VARIABLE): Promise<EtrnHostsSetting> {
+  const { text } = await readRegularFile(path, { what: 'defaults file', maxBytes: CONFIG_FILE_MAX_BYTES, signal });
   const { vars, warnings } = parseShellAssignments(text, path);
   const found = vars.get(variable);
   return { value: found?.value, line: found?.line ?? 0, warnings };
@@ -52,8 +41,8 @@ export async function readEtrnHostsFile(path: string, variable = ETRN_HOSTS_VARI
  * ConfigError at the line of its assignment (the file is configuration, so
  * exit 78), carrying the parser's message that names the group.
  */
-export async function loadEtrnHostsFile(path: string, variable = ETRN_HOSTS_VARIABLE): Promise<EtrnHostsFile> {
-  const setting = await readEtrnHostsFile(path, variable);
+export async function loadEtrnHostsFile(path: string, signal?: AbortSignal, variable = ETRN_HOSTS_VARIABLE): Promise<EtrnHostsFile> {
+  const setting = await readEtrnHostsFile(path, signal, variable);
   if (setting.value === undefined) return { ...setting, groups: [] };
   try {
     return { ...setting, groups: parseEtrnHosts(setting.value) };

@@ -3,9 +3,11 @@
 // each one session with `server` asking for its clients (RFC 1985 §4 nodes),
 // or for the discovered names when the group has no `:clients`. Pure: checks
 // every name before anything is sent.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { InvalidNameError, UsageError } from '../errors.js';
-import { normalizeDomain, normalizeNodes } from '../names/node.js';
+import { normalizeNodes } from '../names/node.js';
+import { serverHostName } from '../names/server.js';
+import { quote } from '../escape.js';
 
 /** Most groups one ETRN_HOSTS may hold. */
 export const MAX_GROUPS = 1000;
@@ -27,12 +29,12 @@ const SEPARATORS = /[ \t\r\n]+/;
 /** Re-throws a name error with the group named, keeping its class and `input`. */
 function inGroup(error: unknown, group: string): never {
   if (!(error instanceof InvalidNameError)) throw error;
-  throw new InvalidNameError(error.input, `${error.reason} (in ETRN_HOSTS group ${JSON.stringify(group)})`);
+  throw new InvalidNameError(error.input, `${error.reason} (in ETRN_HOSTS group ${quote(group)})`);
 }
 
 /** Splits a group into its server text and its client list text (null: no ":"). */
 function splitGroup(group: string): { server: string; clients: string | null; bracketed: boolean } {
-  const quoted = JSON.stringify(group);
+  const quoted = quote(group);
   if (group.startsWith('[')) {
     const close = group.indexOf(']');
     if (close < 0) throw new UsageError(`ETRN_HOSTS group ${quoted} has "[" without "]"`);
@@ -54,23 +56,21 @@ function splitGroup(group: string): { server: string; clients: string | null; br
 }
 
 function parseGroupServer(server: string, bracketed: boolean, group: string): string {
-  const quoted = JSON.stringify(group);
+  const quoted = quote(group);
   if (server === '') throw new UsageError(`ETRN_HOSTS group ${quoted} has an empty server`);
   if (bracketed) {
     if (!isIPv6(server)) throw new InvalidNameError(server, `server-host in brackets must be an IPv6 address (in ETRN_HOSTS group ${quoted})`);
     return server;
   }
-  if (isIPv4(server)) return server;
-  if (/^[\d.]+$/.test(server)) throw new InvalidNameError(server, `server-host is not a valid IPv4 address (in ETRN_HOSTS group ${quoted})`);
   try {
-    return normalizeDomain(server, 'server-host');
+    return serverHostName(server);
   } catch (error) {
     inGroup(error, group);
   }
 }
 
 function parseGroupClients(clients: string, group: string): string[] {
-  const quoted = JSON.stringify(group);
+  const quoted = quote(group);
   if (clients === '') throw new UsageError(`ETRN_HOSTS group ${quoted} has an empty client list`);
   const names = clients.split(',');
   if (names.length > MAX_NODES_PER_GROUP) {
@@ -86,7 +86,7 @@ function parseGroupClients(clients: string, group: string): string[] {
     // A single all-digit client is almost surely a port written as "server:port".
     if (/^\d+$/.test(name)) {
       throw new UsageError(
-        `ETRN_HOSTS group ${quoted}: client ${JSON.stringify(name)} looks like a port; a group's server cannot carry a port, use --port`,
+        `ETRN_HOSTS group ${quoted}: client ${quote(name)} looks like a port; a group's server cannot carry a port, use --port`,
       );
     }
   }
@@ -107,7 +107,7 @@ export function parseEtrnHosts(spec: string): EtrnHostsGroup[] {
   if (texts.length > MAX_GROUPS) {
     throw new UsageError(`ETRN_HOSTS has ${texts.length} groups; at most ${MAX_GROUPS} are allowed`);
   }
-  return texts.map((text) => {
+  const groups = texts.map((text) => {
     const { server, clients, bracketed } = splitGroup(text);
     return {
       server: parseGroupServer(server, bracketed, text),
@@ -115,4 +115,19 @@ export function parseEtrnHosts(spec: string): EtrnHostsGroup[] {
       text,
     };
   });
+  checkPerServer(groups);
+  return groups;
+}
+
+/** The client limit holds per server, also when ETRN_HOSTS names a server in several groups. */
+function checkPerServer(groups: readonly EtrnHostsGroup[]): void {
+  const counts = new Map<string, number>();
+  for (const g of groups) {
+    const key = g.server.toLowerCase();
+    const n = (counts.get(key) ?? 0) + g.nodes.length;
+    counts.set(key, n);
+    if (n > MAX_NODES_PER_GROUP) {
+      throw new UsageError(`ETRN_HOSTS names ${n} clients for server ${quote(g.server)} over its groups; at most ${MAX_NODES_PER_GROUP} are allowed`);
+    }
+  }
 }

@@ -2,13 +2,19 @@
 // of `exim -bP +local_domains` (Exim spec ch. 10 "Domain, host, address and
 // local part lists"); see mta-discovery.ts for running exim. Names only:
 // lookups, patterns and references to other lists are reported, not followed.
+import type { Diagnostic } from './diagnostic.js';
+import { isLocalOrLiteral } from './local-names.js';
+import { quote } from '../escape.js';
 
 export interface EximDomains {
   /** Domain names in list order, without localhost names, address literals or case-insensitive duplicates. */
   readonly names: string[];
-  /** One line per item that was skipped for a reason worth telling. */
-  readonly warnings: string[];
+  /** One per item that was skipped for a reason worth telling; `file` is "local_domains", `line` 0. */
+  readonly warnings: Diagnostic[];
 }
+
+const LIST = 'local_domains';
+const warn = (message: string): Diagnostic => ({ file: LIST, line: 0, message });
 
 /** What Exim prints instead of the items of a list defined with `hide`. */
 const HIDDEN_VALUE = '<value not displayable>';
@@ -45,11 +51,6 @@ export function splitEximList(value: string): string[] {
   return items.map((item) => item.trim()).filter((item) => item !== '');
 }
 
-/** localhost, localhost.anything, and address literals ([127.0.0.1], bare IPv4). */
-function isLocalOrLiteral(item: string): boolean {
-  const lower = item.toLowerCase().replace(/\.$/, '');
-  return lower === 'localhost' || lower.startsWith('localhost.') || lower.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(lower);
-}
 
 /** Why `item` is not a plain domain name to keep, or null if it is one; '' means skip without a warning. */
 function skipReason(item: string): string | null {
@@ -80,7 +81,7 @@ function listValue(output: string): { value: string } | { why: string } {
   if (missing !== undefined) return { why: 'no domainlist local_domains is defined' };
   if (lines.length === 1 && !/^\w+list\s+\S+\s*=/.test(lines[0]!)) return { value: lines[0]! };
   if (lines.length === 0) return { value: '' };
-  return { why: `no domainlist local_domains in ${JSON.stringify(lines.join(' | '))}` };
+  return { why: `no domainlist local_domains in ${quote(lines.join(' | '))}` };
 }
 
 /**
@@ -94,18 +95,18 @@ function listValue(output: string): { value: string } | { why: string } {
  */
 export function parseEximLocalDomains(output: string): EximDomains {
   const names: string[] = [];
-  const warnings: string[] = [];
+  const warnings: Diagnostic[] = [];
   const found = listValue(output);
-  if ('why' in found) return { names, warnings: [`local_domains: ${found.why}`] };
+  if ('why' in found) return { names, warnings: [warn(found.why)] };
   if (found.value.trim() === HIDDEN_VALUE) {
-    return { names, warnings: ['local_domains: the list is defined with "hide" and its items are not shown'] };
+    return { names, warnings: [warn('the list is defined with "hide" and its items are not shown')] };
   }
   const seen = new Set<string>();
   for (const item of splitEximList(found.value)) {
     const why = skipReason(item);
     if (why === '') continue;
     if (why !== null) {
-      warnings.push(`local_domains: skipped ${JSON.stringify(item)}: ${why}`);
+      warnings.push(warn(`skipped ${quote(item)}: ${why}`));
       continue;
     }
     const key = item.toLowerCase().replace(/\.$/, '');

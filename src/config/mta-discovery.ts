@@ -1,16 +1,20 @@
 // Discovery beyond sendmail: which MTA this host runs, and the names it
 // accepts mail for, asked of Postfix (`postconf`) or Exim (`exim -bP`). The
 // thin process-running layer over the pure parsers postfix-domains.ts and
-// exim-domains.ts; programs run without a shell and with a time limit.
-import { execFile } from 'node:child_process';
+// exim-domains.ts; programs are run by run-program.ts (no shell, no
+// secrets in their environment, bounded in time and output, stopped with
+// the run).
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { ConfigError, InvalidNameError } from '../errors.js';
 import { normalizeDomain, uniqueNames } from '../names/node.js';
-import { DEFAULT_SENDMAIL_CF } from './discovery.js';
+import { DEFAULT_SENDMAIL_CF } from './class-w-discovery.js';
+import { formatDiagnostic } from './diagnostic.js';
 import { parseEximLocalDomains } from './exim-domains.js';
 import { parsePostfixDomains } from './postfix-domains.js';
+import { PROGRAM_TIMEOUT_MS, type ProgramRun, runProgram } from './run-program.js';
+import { quote } from '../escape.js';
 
 export type Mta = 'sendmail' | 'postfix' | 'exim';
 
@@ -21,7 +25,7 @@ export interface MtaNodes {
 }
 
 /** Bound for each postconf / exim run. */
-export const MTA_QUERY_TIMEOUT_MS = 5_000;
+export const MTA_QUERY_TIMEOUT_MS = PROGRAM_TIMEOUT_MS;
 
 /** Where MTA programs live when PATH does not name their folder (as for most non-root users). */
 const SBIN_DIRS = ['/usr/sbin'];
@@ -82,53 +86,6 @@ export async function detectMta(opts: DetectMtaOptions = {}): Promise<Mta | null
   return null;
 }
 
-interface ProgramRun {
-  /** The command line, for messages. */
-  command: string;
-  stdout: string;
-  stderr: string;
-  /** Why the run failed ("exit status 1: fatal: ..."), or null when it exited 0. */
-  failure: string | null;
-}
-
-/** The line of a program's stderr that says what went wrong (Exim puts "LOG: ..." headers first). */
-function firstErrorLine(stderr: string): string {
-  const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !/^LOG: /.test(l));
-  const first = lines[0] ?? '';
-  // "Exim configuration error in line 4 of /etc/exim4/exim4.conf:" is continued on the next line.
-  return first.endsWith(':') && lines[1] !== undefined ? `${first} ${lines[1]}` : first;
-}
-
-/** Runs `file args` without a shell, killed after MTA_QUERY_TIMEOUT_MS; never rejects. */
-function runProgram(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ProgramRun> {
-  const command = [file, ...args].join(' ');
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { env, timeout: MTA_QUERY_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error === null) {
-          resolve({ command, stdout, stderr, failure: null });
-          return;
-        }
-        const e = error as NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: NodeJS.Signals | null };
-        let failure: string;
-        if (e.code === 'ENOENT') failure = 'no such program';
-        else if (e.code === 'EACCES') failure = 'permission denied';
-        else if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') failure = 'too much output';
-        else if (e.killed === true && e.signal === 'SIGKILL') failure = `no answer within ${MTA_QUERY_TIMEOUT_MS / 1000} s`;
-        else {
-          const status = typeof e.code === 'number' ? `exit status ${e.code}` : e.signal ? `killed by ${e.signal}` : String(e.code ?? e.message);
-          const detail = firstErrorLine(stderr) || firstErrorLine(stdout);
-          failure = detail === '' ? status : `${status}: ${detail}`;
-        }
-        resolve({ command, stdout, stderr, failure });
-      },
-    );
-  });
-}
-
 function failed(run: ProgramRun): ConfigError {
   return new ConfigError(`${run.command} failed: ${run.failure ?? 'unexpected output'}`);
 }
@@ -162,8 +119,10 @@ export interface PostfixDiscoveryOptions {
   postconf?: string;
   /** Postfix configuration folder (postconf -c). Default: postconf's own. */
   configDir?: string;
-  /** Environment for postconf (and for finding it). Default process.env. */
+  /** Environment for finding postconf and, without secrets, for running it. Default: etrn's own, filtered (see childEnvironment). */
   env?: NodeJS.ProcessEnv;
+  /** The run's stop signal: postconf is killed on abort. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -175,22 +134,22 @@ export interface PostfixDiscoveryOptions {
  * expands what it can. Throws ConfigError when postconf fails.
  */
 export async function discoverPostfixNodes(opts: PostfixDiscoveryOptions = {}): Promise<MtaNodes> {
-  const env = opts.env ?? process.env;
-  const postconf = opts.postconf ?? (await findProgram(['postconf'], env));
+  const postconf = opts.postconf ?? (await findProgram(['postconf'], opts.env));
+  const run = { env: opts.env, signal: opts.signal };
   if (postconf === null) throw new ConfigError('postconf not found in PATH or /usr/sbin (is Postfix installed?)');
   const base = opts.configDir === undefined ? [] : ['-c', opts.configDir];
-  let out = await runProgram(postconf, [...base, '-h', '-x', ...POSTCONF_PARAMETERS], env);
+  let out = await runProgram(postconf, [...base, '-h', '-x', ...POSTCONF_PARAMETERS], run);
   if (out.failure !== null && /(invalid|illegal) option/i.test(out.stderr)) {
-    out = await runProgram(postconf, [...base, '-h', ...POSTCONF_PARAMETERS], env);
+    out = await runProgram(postconf, [...base, '-h', ...POSTCONF_PARAMETERS], run);
   }
   if (out.failure !== null) throw failed(out);
   const lines = out.stdout.replace(/\r?\n$/, '').split(/\r?\n/);
   if (lines.length !== POSTCONF_PARAMETERS.length) {
-    throw new ConfigError(`${out.command}: expected ${POSTCONF_PARAMETERS.length} lines, got ${JSON.stringify(out.stdout)}`);
+    throw new ConfigError(`${out.command}: expected ${POSTCONF_PARAMETERS.length} lines, got ${quote(out.stdout)}`);
   }
   const [mydestination, virtual_mailbox_domains, relay_domains, myhostname, mydomain] = lines as [string, string, string, string, string];
   const parsed = parsePostfixDomains({ mydestination, virtual_mailbox_domains, relay_domains, myhostname, mydomain });
-  const warnings = [...stderrWarnings(out.stderr), ...parsed.warnings];
+  const warnings = [...stderrWarnings(out.stderr), ...parsed.warnings.map(formatDiagnostic)];
   return { nodes: normalizeAll(parsed.names, 'Postfix', warnings), warnings };
 }
 
@@ -199,8 +158,10 @@ export interface EximDiscoveryOptions {
   exim?: string;
   /** Exim configuration file (exim -C). Default: exim's own. */
   configFile?: string;
-  /** Environment for exim (and for finding it). Default process.env. */
+  /** Environment for finding exim and, without secrets, for running it. Default: etrn's own, filtered (see childEnvironment). */
   env?: NodeJS.ProcessEnv;
+  /** The run's stop signal: exim is killed on abort. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -210,14 +171,13 @@ export interface EximDiscoveryOptions {
  * gives no names and a warning. Throws ConfigError when exim fails otherwise.
  */
 export async function discoverEximNodes(opts: EximDiscoveryOptions = {}): Promise<MtaNodes> {
-  const env = opts.env ?? process.env;
-  const exim = opts.exim ?? (await findProgram(['exim4', 'exim'], env));
+  const exim = opts.exim ?? (await findProgram(['exim4', 'exim'], opts.env));
   if (exim === null) throw new ConfigError('exim4 or exim not found in PATH or /usr/sbin (is Exim installed?)');
   const args = [...(opts.configFile === undefined ? [] : ['-C', opts.configFile]), '-bP', '+local_domains'];
-  const out = await runProgram(exim, args, env);
+  const out = await runProgram(exim, args, { env: opts.env, signal: opts.signal });
   // A missing list is exit status 1 with the reason on stdout: the parser reports it.
   if (out.failure !== null && !/^no address, domain, host, or local part list called/m.test(out.stdout)) throw failed(out);
   const parsed = parseEximLocalDomains(out.stdout);
-  const warnings = [...stderrWarnings(out.stderr), ...parsed.warnings];
+  const warnings = [...stderrWarnings(out.stderr), ...parsed.warnings.map(formatDiagnostic)];
   return { nodes: normalizeAll(parsed.names, 'Exim', warnings), warnings };
 }

@@ -2,6 +2,9 @@
 // values `postconf -h` prints for mydestination, virtual_mailbox_domains and
 // relay_domains (postconf(5)); see mta-discovery.ts for running postconf.
 // Names only: files, lookup tables and patterns are reported, not read.
+import type { Diagnostic } from './diagnostic.js';
+import { isLocalOrLiteral } from './local-names.js';
+import { quote } from '../escape.js';
 
 /** The parameter values as `postconf -h` (or `postconf -hx`) prints them. */
 export interface PostfixDomainValues {
@@ -15,8 +18,8 @@ export interface PostfixDomainValues {
 export interface PostfixDomains {
   /** Domain names in parameter order, without localhost names, address literals or case-insensitive duplicates. */
   readonly names: string[];
-  /** One line per entry that was skipped for a reason worth telling (files, tables, patterns, unknown parameters). */
-  readonly warnings: string[];
+  /** One per entry skipped for a reason worth telling (files, tables, patterns, unknown parameters); `file` is the parameter, `line` 0. */
+  readonly warnings: Diagnostic[];
 }
 
 /** The list parameters read, in the order their names are reported. */
@@ -62,11 +65,6 @@ function matchingBrace(text: string, open: number): number {
   return -1;
 }
 
-/** localhost, localhost.anything, and address literals ([127.0.0.1], [ipv6:...], bare IPv4). */
-function isLocalOrLiteral(entry: string): boolean {
-  const lower = entry.toLowerCase().replace(/\.$/, '');
-  return lower === 'localhost' || lower.startsWith('localhost.') || lower.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(lower);
-}
 
 /**
  * Replaces each `$name`, `${name}` and `$(name)` in `entry` by the value of
@@ -121,13 +119,13 @@ export function parsePostfixDomains(values: PostfixDomainValues): PostfixDomains
     mydomain: values.mydomain,
   };
   const names: string[] = [];
-  const warnings: string[] = [];
+  const warnings: Diagnostic[] = [];
   const seen = new Set<string>();
 
   const visit = (parameter: string, list: string, depth: number): void => {
     for (const entry of splitPostfixList(list)) {
       const skip = (why: string): void => {
-        warnings.push(`${parameter}: skipped ${JSON.stringify(entry)}: ${why}`);
+        warnings.push({ file: parameter, line: 0, message: `skipped ${quote(entry)}: ${why}` });
       };
       if (entry.includes('$')) {
         if (depth >= MAX_EXPANSION_DEPTH) {

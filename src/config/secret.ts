@@ -1,8 +1,8 @@
 // Where the AUTH secret comes from: a file (--auth-password-file) or the
 // ETRN_PASSWORD environment variable, never the command line (argv is
 // visible to every local user in ps).
-import { readFile, stat } from 'node:fs/promises';
 import { ConfigError, UsageError } from '../errors.js';
+import { readRegularFile, SECRET_FILE_MAX_BYTES } from './bounded-read.js';
 
 export interface Secret {
   readonly password: string;
@@ -10,17 +10,12 @@ export interface Secret {
   readonly warning: string | null;
 }
 
-/** Reads the first line of a password file; warns when group or others may read it. */
-export async function readPasswordFile(path: string): Promise<Secret> {
-  let text: string;
-  let mode: number;
-  try {
-    [text, mode] = await Promise.all([readFile(path, 'utf8'), stat(path).then((s) => s.mode)]);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? error);
-    throw new ConfigError(`cannot read password file: ${why}`, path);
-  }
+/**
+ * Reads the first line of a password file (a regular file of at most
+ * SECRET_FILE_MAX_BYTES); warns when group or others may read it.
+ */
+export async function readPasswordFile(path: string, signal?: AbortSignal): Promise<Secret> {
+  const { text, mode } = await readRegularFile(path, { what: 'password file', maxBytes: SECRET_FILE_MAX_BYTES, signal });
   const password = text.split(/\r?\n/)[0] ?? '';
   if (password === '') throw new ConfigError('password file is empty', path);
   const warning = (mode & 0o077) !== 0 ? `${path}: password file is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it` : null;
@@ -28,8 +23,8 @@ export async function readPasswordFile(path: string): Promise<Secret> {
 }
 
 /** The secret for --auth-user: the file if given, else ETRN_PASSWORD. */
-export async function findSecret(file: string | undefined, env: NodeJS.ProcessEnv): Promise<Secret> {
-  if (file !== undefined) return readPasswordFile(file);
+export async function findSecret(file: string | undefined, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Secret> {
+  if (file !== undefined) return readPasswordFile(file, signal);
   const password = env.ETRN_PASSWORD;
   if (password === undefined || password === '') {
     throw new UsageError('--auth-user needs the secret in ETRN_PASSWORD or --auth-password-file FILE');

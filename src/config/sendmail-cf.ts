@@ -2,13 +2,11 @@
 // mail for): `Cw`/`C{w}` lines in sendmail.cf give words, `Fw`/`F{w}` lines
 // name class files (`-o`: optional; a trailing scanf pattern such as
 // `%[^\#]` cuts comments). Text in, typed data and line-numbered
-// diagnostics out; no file is read here (see discovery.ts).
+// diagnostics out; no file is read here (see class-w-discovery.ts).
+import type { Diagnostic } from './diagnostic.js';
+import { quote } from '../escape.js';
 
-export interface Diagnostic {
-  readonly file: string;
-  readonly line: number;
-  readonly message: string;
-}
+export type { Diagnostic } from './diagnostic.js';
 
 export interface ClassWord {
   readonly word: string;
@@ -76,7 +74,7 @@ export function parseSendmailCf(text: string, file: string, className = 'w'): Cl
     if (parsed.kind === 'C') {
       for (const word of parsed.rest.trim().split(/\s+/).filter((w) => w !== '')) {
         if (word.includes('$')) {
-          warnings.push({ file, line, message: `skipped ${JSON.stringify(word)}: macros are not expanded` });
+          warnings.push({ file, line, message: `skipped ${quote(word)}: macros are not expanded` });
         } else entries.push({ word, file, line });
       }
       continue;
@@ -91,11 +89,11 @@ export function parseSendmailCf(text: string, file: string, className = 'w'): Cl
     if (path === '') {
       warnings.push({ file, line, message: 'class file line names no file' });
     } else if (path.startsWith('|')) {
-      warnings.push({ file, line, message: `skipped program class ${JSON.stringify(path)}: programs are not run` });
+      warnings.push({ file, line, message: `skipped program class ${quote(path)}: programs are not run` });
     } else if (path.includes('$')) {
-      warnings.push({ file, line, message: `skipped ${JSON.stringify(path)}: macros are not expanded` });
+      warnings.push({ file, line, message: `skipped ${quote(path)}: macros are not expanded` });
     } else if (!path.startsWith('/')) {
-      warnings.push({ file, line, message: `skipped ${JSON.stringify(path)}: not an absolute path (map lookups are not supported)` });
+      warnings.push({ file, line, message: `skipped ${quote(path)}: not an absolute path (map lookups are not supported)` });
     } else {
       entries.push({ path, optional, line });
     }
@@ -116,8 +114,3 @@ export function parseClassFile(text: string, file: string): ClassWord[] {
   return words;
 }
 
-/** localhost, localhost.anything, and address literals such as [127.0.0.1]. */
-export function isLocalhostName(name: string): boolean {
-  const lower = name.toLowerCase().replace(/\.$/, '');
-  return lower === 'localhost' || lower.startsWith('localhost.') || lower.startsWith('[');
-}

@@ -13,6 +13,7 @@
 // refused with the file and line, and any other command is reported and
 // skipped.
 import { ConfigError } from '../errors.js';
+import { cutMark } from '../escape.js';
 import type { Diagnostic } from './sendmail-cf.js';
 
 /** One variable's final value and the line of the assignment that set it. */
@@ -40,21 +41,51 @@ interface Word {
 
 interface Command {
   readonly words: Word[];
-  /** The first control or redirection operator (`|`, `&`, `<`, `>`, `(`, `)`), if any. */
+  /** The first control operator (`|`, `&`, `(`, `)`), if any. */
   readonly operator: string | null;
+  /** Redirections (`>/dev/null`, `2>&1`): performed by the shell, no effect on the variables. */
+  readonly redirections: number;
   readonly line: number;
   readonly start: number;
   readonly end: number;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const UNDECIDABLE = 'the value could depend on it, and etrn cannot decide it as /bin/sh would (this file is parsed, not run)';
+/**
+ * Command words that make the value depend on running something: compound
+ * commands and their reserved words (XCU §2.9.4), functions, and the
+ * built-ins that run code, read input, or stop reading the file.
+ */
+const DECIDING_WORDS: Record<string, string> = Object.fromEntries([
+  ...['if', 'then', 'else', 'elif', 'fi', 'case', 'esac', 'for', 'select', 'while', 'until', 'do', 'done', '{', '}', '!', '[[', 'function'].map(
+    (w) => [w, `"${w}" is part of a compound command`],
+  ),
+  ['eval', '"eval" runs text as commands'],
+  ['.', '"." reads another file'],
+  ['source', '"source" reads another file'],
+  ['read', '"read" sets variables from input'],
+  ['declare', '"declare" sets variables (bash)'],
+  ['typeset', '"typeset" sets variables'],
+  ['local', '"local" sets variables in a function'],
+  ['exit', '"exit" stops the file before the lines after it'],
+  ['return', '"return" stops the file before the lines after it'],
+  ['exec', '"exec" replaces the shell'],
+]);
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const SPECIAL_PARAMETER = /[0-9@*#?$!-]/;
 /** Characters that end an unquoted word (blanks, newline and the shell's operator characters). */
 const WORD_END = new Set([' ', '\t', '\n', ';', '|', '&', '<', '>', '(', ')']);
-const OPERATOR = new Set(['|', '&', '<', '>', '(', ')']);
+const OPERATOR = new Set(['|', '&', '(', ')']);
+/** Redirection operators, longest first (XCU §2.7); "<<" (a here-document) is refused. */
+const REDIRECTION = /^(?:>>|>\||>&|<&|<>|>|<)/;
+/** Why the outcome of a file with this operator cannot be known without running it. */
+const DECIDING_OPERATORS: Record<string, string> = {
+  '&&': 'runs what follows only if a command succeeds',
+  '||': 'runs what follows only if a command fails',
+};
 
 /** The tokenizer: splits the text into commands of words, tracking line numbers. */
 class Lexer {
@@ -78,6 +109,7 @@ class Lexer {
   command(): Command {
     const words: Word[] = [];
     let operator: string | null = null;
+    let redirections = 0;
     let line: number | null = null;
     let start = -1;
     let end = this.pos;
@@ -103,22 +135,50 @@ class Lexer {
       } else {
         if (start < 0) start = this.pos;
         line ??= this.line;
-        if (OPERATOR.has(c)) {
+        const two = text.slice(this.pos, this.pos + 2);
+        if (two in DECIDING_OPERATORS) {
+          this.fail(`"${two}" ${DECIDING_OPERATORS[two]}: ${UNDECIDABLE}`);
+        } else if (c === '<' || c === '>') {
+          this.redirection();
+          redirections++;
+        } else if (c === '(' && words.length > 0 && /^\(\s*\)/.test(text.slice(this.pos))) {
+          this.fail(`a function definition: ${UNDECIDABLE}`);
+        } else if (OPERATOR.has(c)) {
           operator ??= c;
           this.pos++;
         } else {
-          words.push(this.word());
+          const word = this.word();
+          const next = text[this.pos];
+          // Digits right before "<" or ">" are the redirection's file descriptor (2>/dev/null).
+          if ((next === '<' || next === '>') && /^\d+$/.test(literal(word) ?? '')) {
+            this.redirection();
+            redirections++;
+          } else words.push(word);
         }
         end = this.pos;
       }
     }
-    return { words, operator, line: line ?? this.line, start: start < 0 ? end : start, end };
+    return { words, operator, redirections, line: line ?? this.line, start: start < 0 ? end : start, end };
+  }
+
+  /** A redirection operator and its target word, which are skipped (they set no variable). */
+  private redirection(): void {
+    const rest = this.text.slice(this.pos, this.pos + 3);
+    if (rest.startsWith('<<')) {
+      this.fail('a here-document ("<<") is not supported: its lines would be read as commands (this file is parsed, not run)');
+    }
+    const op = REDIRECTION.exec(rest)![0];
+    this.pos += op.length;
+    while (this.text[this.pos] === ' ' || this.text[this.pos] === '\t') this.pos++;
+    const next = this.text[this.pos];
+    if (next === undefined || WORD_END.has(next)) this.fail(`redirection "${op}" without a file`);
+    this.word();
   }
 
   /** The source text of a command, for messages: its first line, shortened. */
   excerpt(command: Command): string {
     const first = this.text.slice(command.start, command.end).split('\n')[0]!.trim();
-    return first.length > 60 ? `${first.slice(0, 57)}...` : first;
+    return first.length > 60 ? `${first.slice(0, 57)}${cutMark(first.length - 57)}` : first;
   }
 
   private word(): Word {
@@ -263,6 +323,37 @@ function countNewlines(text: string): number {
   return n;
 }
 
+/**
+ * The text as the lexer reads it. A byte-order mark at the start and CRLF
+ * line ends (a file saved on Windows) are accepted, each with one warning:
+ * /bin/sh would read the mark as part of the first word and keep every CR in
+ * the values, so etrn's reading is the one the author meant, not the shell's.
+ */
+function plainText(text: string, file: string, warnings: Diagnostic[]): string {
+  let plain = text;
+  if (plain.startsWith('\uFEFF')) {
+    plain = plain.slice(1);
+    warnings.push({ file, line: 1, message: 'byte-order mark at the start of the file, ignored (/bin/sh would not ignore it)' });
+  }
+  const crlf = plain.indexOf('\r\n');
+  if (crlf >= 0) {
+    plain = plain.replace(/\r\n/g, '\n');
+    const line = countNewlines(text.slice(0, crlf)) + 1;
+    warnings.push({ file, line, message: 'CRLF (DOS) line ends, read as LF (/bin/sh would keep each CR in the values)' });
+  }
+  return plain;
+}
+
+/** Throws ConfigError for a command whose effect on the variables etrn cannot know without running it. */
+function refuseDeciding(command: Command, file: string): void {
+  // The command name is the first word that is not an assignment (`A=1 eval ...`).
+  const word = command.words.find((w) => asAssignment(w) === null);
+  const name = word === undefined ? null : literal(word);
+  if (name !== null && Object.hasOwn(DECIDING_WORDS, name)) {
+    throw new ConfigError(`${DECIDING_WORDS[name]}: ${UNDECIDABLE}`, file, command.line);
+  }
+}
+
 /** The name and value parts of `NAME=value`, or null if the word is not an assignment. */
 function asAssignment(word: Word): { name: string; value: Part[] } | null {
   const first = word.parts[0];
@@ -302,78 +393,90 @@ function isBareWord(word: Word, text: string): boolean {
  * without running it, and for unterminated quotes (at the line they open).
  */
 export function parseShellAssignments(text: string, file: string): ShellAssignments {
-  const source = text.replace(/^\uFEFF/, '').replace(/\r\n/g, '\n');
-  const lexer = new Lexer(source, file);
-  const vars = new Map<string, ShellVariable>();
   const warnings: Diagnostic[] = [];
+  const lexer = new Lexer(plainText(text, file, warnings), file);
+  const reader = new Assignments(file, warnings);
+  while (!lexer.done()) {
+    const command = lexer.command();
+    if (command.words.length === 0 && command.operator === null && command.redirections === 0) continue;
+    refuseDeciding(command, file);
+    const why = reader.take(command);
+    if (why !== null) warnings.push({ file, line: command.line, message: `${why}, ignored: ${lexer.excerpt(command)}` });
+  }
+  return { vars: reader.vars, warnings };
+}
 
-  const expand = (parts: readonly Part[]): string => {
+/** The variables as the file's commands set them, one command at a time. */
+class Assignments {
+  readonly vars = new Map<string, ShellVariable>();
+
+  constructor(
+    private readonly file: string,
+    private readonly warnings: Diagnostic[],
+  ) {}
+
+  /** Applies one command; returns why it was not taken (a warning), or null. */
+  take(command: Command): string | null {
+    const { words } = command;
+    if (command.operator !== null) return `not a variable assignment (has "${command.operator}")`;
+    if (words.length === 0) return 'a redirection alone sets no variable';
+    const first = words[0]!;
+    // `readonly NAME=value` assigns as `export NAME=value` does.
+    if (isBareWord(first, 'export') || isBareWord(first, 'readonly')) return this.export(words.slice(1));
+    if (isBareWord(first, 'unset')) return this.unset(words.slice(1));
+    const assignments = words.map(asAssignment);
+    if (assignments.every((a) => a !== null)) {
+      // Left to right, so B in `A=1 B=$A` sees the new A, as in sh and bash.
+      // With a redirection too (`A=x >/dev/null`) the shell still assigns in
+      // the current shell (XCU §2.9.1: no command name); so does etrn.
+      // Each is set after expanding, so A=$A:x sees the previous value of A.
+      assignments.forEach((a, i) => this.vars.set(a!.name, this.value(words[i]!, a!.name, a!.value)));
+      return null;
+    }
+    if (assignments[0] !== null) return "assignments before a command only set the command's environment (quote a value that has blanks)";
+    return 'not a variable assignment';
+  }
+
+  /** `export`/`readonly` arguments: all expanded before any is set (`export A=1 B=$A` gives B the old A). */
+  private export(args: readonly Word[]): string | null {
+    const staged = new Map<string, ShellVariable>();
+    let bad = false;
+    for (const word of args) {
+      const assignment = asAssignment(word);
+      if (assignment) staged.set(assignment.name, this.value(word, assignment.name, assignment.value));
+      else if (!NAME.test(literal(word) ?? '')) bad = true;
+      // `export NAME` only marks NAME for child processes: nothing to do here.
+    }
+    for (const [name, variable] of staged) this.vars.set(name, variable);
+    return bad ? 'export of something that is not a variable name' : null;
+  }
+
+  private unset(args: readonly Word[]): string | null {
+    const names = args.map(literal);
+    if (names[0] === '-v') names.shift();
+    if (!names.every((n): n is string => n !== null && NAME.test(n))) return 'unset of something that is not a variable name';
+    for (const n of names) this.vars.delete(n);
+    return null;
+  }
+
+  /** The assigned value, expanded as the shell would, with its line. */
+  private value(word: Word, name: string, parts: readonly Part[]): ShellVariable {
+    const first = parts[0];
+    if (first?.kind === 'text' && !first.quoted && first.text.startsWith('~')) {
+      this.warnings.push({ file: this.file, line: word.line, message: `${name}: "~" is not expanded to a home directory` });
+    }
     let value = '';
     for (const part of parts) {
       if (part.kind === 'text') value += part.text;
-      else if (part.kind === 'var') value += vars.get(part.name)?.value ?? '';
+      else if (part.kind === 'var') value += this.vars.get(part.name)?.value ?? '';
       else {
         throw new ConfigError(
           `"${part.text}" is a positional or special parameter; only variables assigned earlier in this file are expanded`,
-          file,
+          this.file,
           part.line,
         );
       }
     }
-    return value;
-  };
-
-  const assign = (word: Word, name: string, value: readonly Part[]): void => {
-    const first = value[0];
-    if (first?.kind === 'text' && !first.quoted && first.text.startsWith('~')) {
-      warnings.push({ file, line: word.line, message: `${name}: "~" is not expanded to a home directory` });
-    }
-    // Set after expanding, so A=$A:x sees the previous value of A.
-    vars.set(name, { value: expand(value), line: word.line });
-  };
-
-  while (!lexer.done()) {
-    const command = lexer.command();
-    const { words, line } = command;
-    if (words.length === 0 && command.operator === null) continue;
-    const ignore = (why: string): void => {
-      warnings.push({ file, line, message: `${why}, ignored: ${lexer.excerpt(command)}` });
-    };
-    if (command.operator !== null) {
-      ignore(`not a variable assignment (has "${command.operator}")`);
-      continue;
-    }
-    const first = words[0]!;
-    if (isBareWord(first, 'export')) {
-      for (const word of words.slice(1)) {
-        const assignment = asAssignment(word);
-        if (assignment) assign(word, assignment.name, assignment.value);
-        else if (!NAME.test(literal(word) ?? '')) {
-          warnings.push({ file, line: word.line, message: `export of something that is not a variable name, ignored: ${lexer.excerpt(command)}` });
-        }
-        // `export NAME` only marks NAME for child processes: nothing to do here.
-      }
-      continue;
-    }
-    if (isBareWord(first, 'unset')) {
-      const names = words.slice(1).map(literal);
-      if (names[0] === '-v') names.shift();
-      if (names.every((n): n is string => n !== null && NAME.test(n))) {
-        for (const n of names) vars.delete(n);
-      } else ignore('unset of something that is not a variable name');
-      continue;
-    }
-    const assignments = words.map(asAssignment);
-    if (assignments.every((a) => a !== null)) {
-      // Left to right, so B in `A=1 B=$A` sees the new A, as in sh and bash.
-      assignments.forEach((a, i) => assign(words[i]!, a!.name, a!.value));
-      continue;
-    }
-    if (assignments[0] !== null) {
-      ignore('assignments before a command only set the command\'s environment (quote a value that has blanks)');
-    } else {
-      ignore('not a variable assignment');
-    }
+    return { value, line: word.line };
   }
-  return { vars, warnings };
 }

@@ -4,6 +4,7 @@
 // whole run with exit 64.
 import { domainToASCII } from 'node:url';
 import { InvalidNameError } from '../errors.js';
+import { hasUnsafe, quote } from '../escape.js';
 
 export const MAX_NAME_OCTETS = 253;
 export const MAX_LABEL_OCTETS = 63;
@@ -19,6 +20,10 @@ function unsafeCharacter(text: string): string | null {
     if (c === 0x0d || c === 0x0a) return 'contains a line break';
     if (c === 0x20 || c === 0x09) return 'contains white space';
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return 'contains a control character';
+    // Format characters (bidi overrides, zero-width), separators and non-ASCII
+    // spaces: IDNA would silently drop some (U+200B, U+00AD, U+FEFF), so the
+    // name sent would differ from the name shown.
+    if (hasUnsafe(ch)) return 'contains an invisible or format character';
   }
   return null;
 }
@@ -49,7 +54,7 @@ export function normalizeDomain(input: string, what = 'name'): string {
     if (!LABEL.test(label)) {
       throw new InvalidNameError(
         input,
-        `${what} label ${JSON.stringify(label)} must be letters, digits and inner hyphens`,
+        `${what} label ${quote(label)} must be letters, digits and inner hyphens`,
       );
     }
   }

@@ -44,9 +44,32 @@ function parseServerParts(input: string): ServerAddress {
   const colon = input.lastIndexOf(':');
   const host = colon < 0 ? input : input.slice(0, colon);
   const port = colon < 0 ? undefined : parsePort(input.slice(colon + 1), 'server-host port');
-  if (isIPv4(host)) return { host, port };
-  if (/^[\d.]+$/.test(host)) throw new InvalidNameError(input, 'server-host is not a valid IPv4 address');
-  return { host: normalizeDomain(host, 'server-host'), port };
+  return { host: serverHostName(host), port };
+}
+
+/** Labels that inet_aton reads as numbers: decimal, octal (leading 0) or hexadecimal (0x). */
+const INET_ATON_PART = /^(?:0x[0-9a-f]*|[0-9]+)$/i;
+
+/**
+ * A server-host without port or brackets: a dotted-quad IPv4 address as it
+ * is, else a host name in A-labels. A name whose last label is all digits is
+ * no host name (RFC 3696 §2: no top-level domain is all-numeric), and the
+ * system resolver would read it, or one made of 1–4 hexadecimal or octal
+ * parts, as an address in inet_aton's shorthand (`127.1`, `0x7f.1`,
+ * `2130706433`, `0x7f000001` are all 127.0.0.1): refused, since only a
+ * dotted quad is taken as an IPv4 address. Throws InvalidNameError.
+ */
+export function serverHostName(host: string): string {
+  if (isIPv4(host)) return host;
+  const name = normalizeDomain(host, 'server-host');
+  const labels = name.split('.');
+  if (/^\d+$/.test(labels.at(-1)!) || (labels.length <= 4 && labels.every((l) => INET_ATON_PART.test(l)))) {
+    throw new InvalidNameError(
+      host,
+      'server-host is not a valid IPv4 address (a dotted quad) nor a host name (a numeric last label, RFC 3696 §2)',
+    );
+  }
+  return name;
 }
 
 /** "host:port", with brackets around an IPv6 address. */

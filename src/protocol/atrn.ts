@@ -7,6 +7,7 @@
 // (MAIL, RCPT, DATA and the end of DATA, RFC 5321 §4.1.1), plus the scanner
 // that finds the end of a DATA body (<CRLF>.<CRLF>) across chunk borders.
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import type { CertificateCheck } from './auth-policy.js';
 import { type ErrorKind } from './outcome.js';
 import { type Reply, type ReplyLimits, ReplyParser, formatReply } from './reply.js';
 import { type AuthOptions, EtrnSession, type SessionAction, type SessionFailure, type SessionState, type TlsMode } from './session.js';
@@ -60,6 +61,8 @@ export interface AtrnSessionOptions {
   readonly auth?: AuthOptions | undefined;
   readonly replyLimits?: Partial<ReplyLimits> | undefined;
   readonly onLine?: ((line: string) => void) | undefined;
+  /** With implicit TLS, the certificate check of the connection (protocol/auth-policy.ts). */
+  readonly certificate?: CertificateCheck | undefined;
 }
 
 type Mode = 'inner' | 'atrn' | 'quit' | 'done' | 'turned';
@@ -91,6 +94,7 @@ export class AtrnSession {
       auth: options.auth,
       replyLimits: options.replyLimits,
       onLine: options.onLine,
+      certificate: options.certificate,
     });
     this.parser = new ReplyParser(options.replyLimits, options.onLine);
   }
@@ -168,8 +172,14 @@ export class AtrnSession {
     return this.end(kind, message, null, false);
   }
 
-  secured(): AtrnAction {
-    return this.intercept(this.inner.secured()) ?? { type: 'close' };
+  secured(certificate: CertificateCheck): AtrnAction {
+    return this.intercept(this.inner.secured(certificate)) ?? { type: 'close' };
+  }
+
+  /** SCRAM's derived key (the transport ran PBKDF2): the inner session's AUTH goes on. */
+  derived(key: Buffer): AtrnAction {
+    if (this.mode !== 'inner') return { type: 'close' };
+    return this.intercept(this.inner.derived(key)) ?? { type: 'close' };
   }
 
   /** Watches the inner session's actions for the points ATRN differs from ETRN. */

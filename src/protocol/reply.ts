@@ -3,6 +3,7 @@
 // Pure: no sockets, no timers. Every limit is enforced as bytes arrive, so a
 // server cannot make the parser buffer more than `maxLineLength` of one line.
 import { RemoteProtocolError } from '../errors.js';
+import { quote } from '../escape.js';
 
 export interface Reply {
   /** The three-digit reply code, 200-599. */
@@ -127,17 +128,17 @@ export class ReplyParser {
     this.onLine?.(shown);
     const code = parseCode(line);
     if (code === null) {
-      throw new RemoteProtocolError(`not an SMTP reply: ${JSON.stringify(truncate(shown))}`);
+      throw new RemoteProtocolError(`not an SMTP reply: ${quote(shown)}`);
     }
     if (this.lines.length > 0 && code !== this.code) {
       throw new RemoteProtocolError(
-        `reply lines carry different codes (${this.code}, then ${code}): ${JSON.stringify(truncate(shown))}`,
+        `reply lines carry different codes (${this.code}, then ${code}): ${quote(shown)}`,
       );
     }
     this.code = code;
     const sep = line.length > 3 ? line[3] : undefined;
     if (sep !== undefined && sep !== 0x20 && sep !== 0x2d) {
-      throw new RemoteProtocolError(`not an SMTP reply: ${JSON.stringify(truncate(shown))}`);
+      throw new RemoteProtocolError(`not an SMTP reply: ${quote(shown)}`);
     }
     this.lines.push(line.length > 4 ? cleanText(line.subarray(4)) : '');
     if (this.lines.length > this.limits.maxLines) {
@@ -186,6 +187,3 @@ function buildReply(code: number, lines: string[]): Reply {
   return Object.freeze({ code, enhanced, lines: Object.freeze(stripped) });
 }
 
-function truncate(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}...` : text;
-}

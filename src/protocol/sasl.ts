@@ -1,16 +1,17 @@
 // SASL mechanisms for SMTP AUTH (RFC 4954) as pure step functions: each
-// takes the server's decoded challenge and returns the next response, or
-// throws when the server asks for more steps than the mechanism has.
-// PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195),
-// SCRAM-SHA-256 (RFC 5802, RFC 7677). No sockets, no clocks; the SCRAM nonce
-// is injected so the test vectors of RFC 7677 can be replayed.
-import { createRequire } from 'node:module';
-import { RemoteProtocolError } from '../errors.js';
+// takes the server's decoded challenge and returns the next step (a response,
+// or for SCRAM a key to derive first), or throws when the server asks for more
+// steps than the mechanism has. PLAIN (RFC 4616), LOGIN
+// (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195), SCRAM-SHA-256 (RFC 5802,
+// RFC 7677, in scram.ts). The user name and password are prepared by the
+// OpaqueString profile (RFC 8265, opaque-string.ts) for every mechanism, so
+// the server gets the same bytes whichever mechanism is chosen. No sockets,
+// no clocks; the SCRAM nonce is injected so the RFC 7677 vector can be replayed.
+import { RemoteProtocolError, UsageError } from '../errors.js';
+import { opaqueString } from './opaque-string.js';
+import { type KeyRequest, ScramClient, cryptoLib } from './scram.js';
 
-// node:crypto costs milliseconds to load and only AUTH needs it: load it on
-// first use (the session imports this module whether or not it authenticates).
-let crypto: typeof import('node:crypto') | undefined;
-const lib = (): typeof import('node:crypto') => (crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
+export type { KeyRequest } from './scram.js';
 
 export type MechanismName = 'SCRAM-SHA-256' | 'CRAM-MD5' | 'PLAIN' | 'LOGIN';
 
@@ -22,14 +23,36 @@ export interface Credentials {
   readonly password: string;
 }
 
+/** What a mechanism does with a challenge: answer it, or first derive a key (SCRAM). */
+export type MechanismStep =
+  | { readonly type: 'respond'; readonly data: Buffer }
+  | { readonly type: 'derive'; readonly key: KeyRequest };
+
 export interface Mechanism {
   readonly name: MechanismName;
   /** The initial response sent with AUTH (RFC 4954 §4), or null if the mechanism waits for a challenge. */
   readonly initial: Buffer | null;
-  /** The response to a server challenge (already base64-decoded). */
-  respond(challenge: Buffer): Buffer;
-  /** Checks the server's final data (SCRAM's server signature); others accept none. */
-  verifyFinal?(data: Buffer): void;
+  /** The next step for a server challenge (already base64-decoded). */
+  respond(challenge: Buffer): MechanismStep;
+  /** The response once the key a 'derive' step asked for is there (SCRAM's SaltedPassword). */
+  derived(key: Buffer): Buffer;
+  /**
+   * Whether the server has proved what the mechanism requires of it: always
+   * true for one-way mechanisms, true for SCRAM only after its signature verified.
+   */
+  readonly serverVerified: boolean;
+}
+
+/**
+ * The credentials prepared by the OpaqueString profile (RFC 8265 §4.2):
+ * non-ASCII spaces mapped to U+0020, NFC; a UsageError names what it
+ * refuses (for the password, the kind of character and where, never the
+ * character itself).
+ */
+export function prepareCredentials(creds: Credentials): Credentials {
+  const user = opaqueString(creds.user, true, (why) => new UsageError(`AUTH user name refused (RFC 8265 OpaqueString): ${why}`));
+  const password = opaqueString(creds.password, false, (why) => new UsageError(`AUTH password refused (RFC 8265 OpaqueString): ${why}`));
+  return { user, password };
 }
 
 export function chooseMechanism(offered: readonly string[]): MechanismName | null {
@@ -41,13 +64,22 @@ function tooManySteps(name: string): never {
   throw new RemoteProtocolError(`server sent more AUTH ${name} challenges than the mechanism has`);
 }
 
-export function createMechanism(name: MechanismName, creds: Credentials, nonce?: string): Mechanism {
+const respond = (data: Buffer): MechanismStep => ({ type: 'respond', data });
+const noKey = (name: string) => (): never => {
+  throw new RemoteProtocolError(`AUTH ${name} derives no key`);
+};
+
+/** A mechanism for `creds` (prepared here by the OpaqueString profile). */
+export function createMechanism(name: MechanismName, raw: Credentials, nonce?: string): Mechanism {
+  const creds = prepareCredentials(raw);
   switch (name) {
     case 'PLAIN':
       return {
         name,
         initial: Buffer.from(`\0${creds.user}\0${creds.password}`, 'utf8'),
         respond: () => tooManySteps(name),
+        derived: noKey(name),
+        serverVerified: true,
       };
     case 'LOGIN': {
       let step = 0;
@@ -56,10 +88,12 @@ export function createMechanism(name: MechanismName, creds: Credentials, nonce?:
         initial: null,
         respond: () => {
           step += 1;
-          if (step === 1) return Buffer.from(creds.user, 'utf8');
-          if (step === 2) return Buffer.from(creds.password, 'utf8');
+          if (step === 1) return respond(Buffer.from(creds.user, 'utf8'));
+          if (step === 2) return respond(Buffer.from(creds.password, 'utf8'));
           return tooManySteps(name);
         },
+        derived: noKey(name),
+        serverVerified: true,
       };
     }
     case 'CRAM-MD5': {
@@ -70,70 +104,40 @@ export function createMechanism(name: MechanismName, creds: Credentials, nonce?:
         respond: (challenge) => {
           if (done) tooManySteps(name);
           done = true;
-          const digest = lib().createHmac('md5', creds.password).update(challenge).digest('hex');
-          return Buffer.from(`${creds.user} ${digest}`, 'utf8');
+          const digest = cryptoLib().createHmac('md5', creds.password).update(challenge).digest('hex');
+          return respond(Buffer.from(`${creds.user} ${digest}`, 'utf8'));
         },
+        derived: noKey(name),
+        serverVerified: true,
       };
     }
     case 'SCRAM-SHA-256':
-      return scramSha256(creds, nonce ?? lib().randomBytes(18).toString('base64'));
+      return scramSha256(new ScramClient(creds.user, creds.password, nonce ?? cryptoLib().randomBytes(18).toString('base64')));
   }
 }
 
-/** RFC 5802 §3 "saslname": "=" and "," escaped. */
-function saslName(name: string): string {
-  return name.replace(/=/g, '=3D').replace(/,/g, '=2C');
-}
-
-function parseAttributes(text: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const part of text.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq === 1) map.set(part[0]!, part.slice(2));
-  }
-  return map;
-}
-
-function scramSha256(creds: Credentials, clientNonce: string): Mechanism {
-  const bare = `n=${saslName(creds.user)},r=${clientNonce}`;
-  let serverSignature: Buffer | null = null;
+/**
+ * SCRAM-SHA-256 over SMTP: the server-first message comes as the first 334,
+ * the server-final (v= or e=) as a second 334 that the client answers with an
+ * empty line (RFC 4954 §4); only then may the server say 235.
+ */
+function scramSha256(client: ScramClient): Mechanism {
   let step = 0;
-  const h = (data: Buffer): Buffer => lib().createHash('sha256').update(data).digest();
-  const hmac = (key: Buffer, data: string): Buffer => lib().createHmac('sha256', key).update(data).digest();
   return {
     name: 'SCRAM-SHA-256',
-    initial: Buffer.from(`n,,${bare}`, 'utf8'),
+    initial: Buffer.from(client.clientFirst, 'utf8'),
     respond(challenge) {
       step += 1;
-      if (step === 2 && challenge.length > 0 && serverSignature) {
-        // Some servers send server-final as a 334 challenge; answer empty.
-        this.verifyFinal?.(challenge);
-        return Buffer.alloc(0);
+      if (step === 1) return { type: 'derive', key: client.serverFirst(challenge.toString('utf8')) };
+      if (step === 2) {
+        client.serverFinal(challenge.toString('utf8'));
+        return respond(Buffer.alloc(0));
       }
-      if (step !== 1) tooManySteps('SCRAM-SHA-256');
-      const serverFirst = challenge.toString('utf8');
-      const attrs = parseAttributes(serverFirst);
-      const nonce = attrs.get('r');
-      const salt = attrs.get('s');
-      const iterations = Number(attrs.get('i'));
-      if (!nonce || !nonce.startsWith(clientNonce) || !salt || !Number.isInteger(iterations) || iterations < 1 || iterations > 1_000_000) {
-        throw new RemoteProtocolError('malformed SCRAM server-first message');
-      }
-      const salted = lib().pbkdf2Sync(creds.password, Buffer.from(salt, 'base64'), iterations, 32, 'sha256');
-      const clientKey = hmac(salted, 'Client Key');
-      const withoutProof = `c=biws,r=${nonce}`;
-      const authMessage = `${bare},${serverFirst},${withoutProof}`;
-      const signature = hmac(h(clientKey), authMessage);
-      const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]!));
-      serverSignature = hmac(hmac(salted, 'Server Key'), authMessage);
-      return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`, 'utf8');
+      return tooManySteps('SCRAM-SHA-256');
     },
-    verifyFinal(data) {
-      const v = parseAttributes(data.toString('utf8')).get('v');
-      const given = v === undefined ? null : Buffer.from(v, 'base64');
-      if (!serverSignature || !given || given.length !== serverSignature.length || !lib().timingSafeEqual(given, serverSignature)) {
-        throw new RemoteProtocolError('SCRAM server signature does not verify (the server does not know the password)');
-      }
+    derived: (key) => Buffer.from(client.clientFinal(key), 'utf8'),
+    get serverVerified() {
+      return client.verified;
     },
   };
 }

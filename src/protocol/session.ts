@@ -2,21 +2,23 @@
 // RFC 3207 hooks). Theory of operation: the transport feeds received bytes
 // to `receiveData()`; the session's own reply parser joins them into replies
 // and `receive()` turns each reply into the one action to take next: send a
-// line (after an optional pause), start TLS, or close. The transport reports
-// back when a line was written (`written()`) and when TLS is up
-// (`secured()`); failures it detects (timeouts, lost connections) come in
+// line (after an optional pause), start TLS, derive a SCRAM key, or close.
+// The transport reports back when a line was written (`written()`), when TLS
+// is up (`secured()`) and when the key is derived (`derived()`: PBKDF2 runs
+// off the event loop, in the transport); failures it detects (timeouts, lost connections) come in
 // through `fail()`. Bytes that answer no command the session has written are
 // a protocol error, and so is plaintext queued behind the 220 to STARTTLS
 // (CVE-2011-0411). The session never touches a socket or a timer, so every
 // path is testable byte by byte. One command is outstanding at a time: ETRN
 // is not pipelined (RFC 2920 §3.1 lists the commands that may be grouped;
 // ETRN is not one of them).
-import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { AuthenticationError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { type Capabilities, noCapabilities, parseCapabilities } from './capabilities.js';
 import * as commands from './commands.js';
 import { type ErrorKind, isAccepted } from './outcome.js';
 import { type Reply, type ReplyLimits, ReplyParser, formatReply, replyText, withTrailingEnhanced } from './reply.js';
-import { type Credentials, type Mechanism, chooseMechanism, createMechanism } from './sasl.js';
+import { type Credentials, type KeyRequest, type Mechanism, chooseMechanism, createMechanism, prepareCredentials } from './sasl.js';
+import { type AuthAllowance, type CertificateCheck, authRefusal } from './auth-policy.js';
 
 export type SessionState =
   | 'greeting'
@@ -64,6 +66,8 @@ export type SessionAction =
       readonly shown?: string;
     }
   | { readonly type: 'starttls' }
+  /** Derive SCRAM's SaltedPassword (PBKDF2) and hand it to `derived()`; never shown. */
+  | { readonly type: 'derive'; readonly key: KeyRequest }
   | { readonly type: 'close' };
 
 export interface NodeOutcome {
@@ -102,11 +106,11 @@ export interface SessionOptions {
   readonly replyLimits?: Partial<ReplyLimits> | undefined;
   /** Sees every received line (cleaned), before it is checked: for transcripts. */
   readonly onLine?: ((line: string) => void) | undefined;
+  /** With tls 'implicit': the certificate check of the handshake done before the session (default: not verified). */
+  readonly certificate?: CertificateCheck | undefined;
 }
 
-export interface AuthOptions extends Credentials {
-  /** Allow AUTH on a connection without TLS. */
-  readonly allowCleartext?: boolean;
+export interface AuthOptions extends Credentials, AuthAllowance {
   /** SCRAM client nonce, for test vectors; default random. */
   readonly nonce?: string;
 }
@@ -125,12 +129,16 @@ export class EtrnSession {
   private readonly options: SessionOptions;
   private readonly tls: TlsMode;
   private secure: boolean;
+  /** The certificate check of the TLS connection (null without TLS). */
+  private certificate: CertificateCheck | null;
   private mechanism: Mechanism | null = null;
   private authSteps = 0;
   private authDone = false;
   private readonly parser: ReplyParser;
   /** A line was handed to the transport and not yet reported written. */
   private writing = false;
+  /** A key was asked of the transport and not yet derived. */
+  private deriving = false;
   /** How many ETRN commands were written. */
   private sentCount = 0;
 
@@ -138,9 +146,11 @@ export class EtrnSession {
     if (options.nodes.length === 0) throw new LocalProtocolError('an ETRN session needs at least one node');
     commands.ehlo(options.heloName); // refuse a bad name before anything is sent
     options.nodes.forEach((n) => commands.etrnCommand(n));
+    if (options.auth) prepareCredentials(options.auth); // refuse credentials OpaqueString refuses, before anything is sent
     this.options = options;
     this.tls = options.tls ?? 'opportunistic';
     this.secure = this.tls === 'implicit';
+    this.certificate = this.secure ? (options.certificate ?? { verified: false, problem: 'not reported' }) : null;
     this.parser = new ReplyParser(options.replyLimits, options.onLine);
   }
 
@@ -163,7 +173,7 @@ export class EtrnSession {
    * written; bytes at any other time are unsolicited.
    */
   get awaitingReply(): boolean {
-    return !this.writing && this.current !== 'quit' && this.current !== 'done' && this.current !== 'handshake';
+    return !this.writing && !this.deriving && this.current !== 'quit' && this.current !== 'done' && this.current !== 'handshake';
   }
 
   /** Whether the last EHLO reply listed ETRN (null before EHLO was answered). */
@@ -218,6 +228,14 @@ export class EtrnSession {
     if (this.current === 'etrn') this.sentCount = Math.max(this.sentCount, this.next + 1);
   }
 
+  /** The key of the last `derive` action (SCRAM's SaltedPassword): returns the response to send. */
+  derived(key: Buffer): SessionAction {
+    if (!this.deriving || this.current !== 'auth') throw new LocalProtocolError(`no key derivation outstanding in state ${this.current}`);
+    this.deriving = false;
+    const response = this.mechanism!.derived(key);
+    return this.track({ type: 'send', line: response.toString('base64'), delayMs: 0, shown: '********' });
+  }
+
   /** The capabilities from the last EHLO (empty after HELO), or null before. */
   get serverCapabilities(): Capabilities | null {
     return this.capabilities;
@@ -259,6 +277,7 @@ export class EtrnSession {
    */
   fail(kind: ErrorKind, message: string): SessionAction {
     if (this.current === 'done') return { type: 'close' };
+    this.deriving = false;
     if (this.current === 'quit') {
       // Every result is in; a problem after QUIT changes nothing.
       this.current = 'done';
@@ -270,10 +289,12 @@ export class EtrnSession {
   /**
    * The TLS handshake after STARTTLS succeeded. RFC 3207 §4.2: the client
    * discards what it knew from the server and sends EHLO again.
+   * `certificate` says whether the certificate verified (AUTH depends on it).
    */
-  secured(): SessionAction {
+  secured(certificate: CertificateCheck): SessionAction {
     if (this.current !== 'handshake') throw new LocalProtocolError(`no TLS handshake in state ${this.current}`);
     this.secure = true;
+    this.certificate = certificate;
     this.capabilities = null;
     this.advertised = null;
     return this.track(this.send('ehlo', commands.ehlo(this.options.heloName)));
@@ -366,9 +387,9 @@ export class EtrnSession {
 
   private startAuth(auth: AuthOptions): SessionAction {
     this.current = 'auth';
-    if (!this.secure && !auth.allowCleartext) {
-      return this.end('tls', 'AUTH refused on a connection without TLS (use --auth-cleartext to allow it)', null, true);
-    }
+    // No AUTH of any mechanism unless over verified TLS or the user accepted less.
+    const refusal = authRefusal(this.certificate, auth);
+    if (refusal !== null) return this.end('auth', refusal, null, true);
     const caps = this.capabilities ?? noCapabilities;
     if (!caps.has('AUTH')) return this.end('auth', 'server does not offer AUTH', null, true);
     const name = chooseMechanism(caps.params('AUTH'));
@@ -386,6 +407,16 @@ export class EtrnSession {
   private onAuth(reply: Reply): SessionAction {
     const mechanism = this.mechanism!;
     if (reply.code === 235) {
+      if (!mechanism.serverVerified) {
+        // RFC 5802 §3: SCRAM is mutual; a success the server has not earned
+        // is a server that may not know the password (a man in the middle).
+        return this.end(
+          'auth',
+          `authentication failed: the server said ${formatReply(reply)} without proving it knows the password (no verified ${mechanism.name} server signature)`,
+          reply,
+          true,
+        );
+      }
       this.authDone = true;
       return this.sendEtrn();
     }
@@ -396,14 +427,19 @@ export class EtrnSession {
         const why = this.authSteps > MAX_AUTH_STEPS ? `more than ${MAX_AUTH_STEPS} AUTH challenges` : 'an AUTH challenge that is not base64';
         return this.end('protocol', `server sent ${why}`, reply, false);
       }
-      let response: Buffer;
+      let step: ReturnType<Mechanism['respond']>;
       try {
-        response = mechanism.respond(Buffer.from(text, 'base64'));
+        step = mechanism.respond(Buffer.from(text, 'base64'));
       } catch (error) {
+        if (error instanceof AuthenticationError) return this.end('auth', error.message, reply, true);
         if (!(error instanceof RemoteProtocolError)) throw error;
         return this.end('protocol', error.message, reply, false);
       }
-      return { type: 'send', line: response.toString('base64'), delayMs: 0, shown: '********' };
+      if (step.type === 'derive') {
+        this.deriving = true;
+        return { type: 'derive', key: step.key };
+      }
+      return { type: 'send', line: step.data.toString('base64'), delayMs: 0, shown: '********' };
     }
     if (reply.code === 421) return this.end('refused', `server closed the session: ${formatReply(reply)}`, reply, false);
     if (reply.code >= 400 && reply.code < 500) {

@@ -33,6 +33,7 @@ export type BootCheckResult =
 
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
+const NO_GREETING = 'no greeting within';
 
 export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCheckResult> {
   const trace = options.trace ?? (() => undefined);
@@ -41,6 +42,9 @@ export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCh
   let backoff = FIRST_BACKOFF_MS;
   let attempts = 0;
   let reason = 'not tried';
+  // Per address, what it last did; a probe that the end of the wait cut short
+  // and that saw nothing does not hide what an earlier one saw.
+  const seen = new Map<string, string>();
   for (;;) {
     const reasons: string[] = [];
     for (const host of hosts) {
@@ -52,7 +56,9 @@ export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCh
         trace('==', `local MTA on localhost:${options.port} is up`);
         return { ok: true, attempts };
       }
-      reasons.push(`${formatHostPort(host, options.port)}: ${why}`);
+      const cutShort = left < options.timeoutMs && why.startsWith(NO_GREETING);
+      if (!cutShort || !seen.has(host)) seen.set(host, why);
+      reasons.push(`${formatHostPort(host, options.port)}: ${seen.get(host)!}`);
     }
     reason = reasons.join('; ');
     const left = deadline - performance.now();
@@ -87,7 +93,7 @@ async function probe(host: string, port: number, timeoutMs: number, options: Boo
       s.unref();
       resolve(why);
     };
-    const timer = setTimeout(() => done(`no greeting within ${formatSeconds(timeoutMs)}`), timeoutMs);
+    const timer = setTimeout(() => done(`${NO_GREETING} ${formatSeconds(timeoutMs)}`), timeoutMs);
     s.on('data', (chunk: Buffer) => {
       try {
         parser.feed(chunk);

@@ -8,7 +8,9 @@ import type { ErrorKind } from '../protocol/outcome.js';
 import { formatHostPort } from '../names/server.js';
 import { ConnectError, type Connector } from './connect.js';
 import { type DrivenSession, type Trace, driveSession } from './drive.js';
+import type { KeyDeriver } from './key-derivation.js';
 import type { TlsInfo, TlsSettings } from './tls.js';
+import type { CertificateCheck } from '../protocol/auth-policy.js';
 import type { Socket } from 'node:net';
 
 export interface DialogueSettings<S extends DrivenSession = DrivenSession> {
@@ -23,8 +25,15 @@ export interface DialogueSettings<S extends DrivenSession = DrivenSession> {
   /** Host to verify certificates against, and how. */
   readonly tlsHost: string;
   readonly tls: TlsSettings;
-  /** A fresh session for a connection in this TLS mode. */
-  readonly newSession: (tlsMode: TlsMode) => S;
+  /** Derives SCRAM keys (shared by the sessions of a run). */
+  readonly deriveKey?: KeyDeriver | undefined;
+  /** A fresh session for a connection in this TLS mode (with implicit TLS, its certificate check). */
+  readonly newSession: (tlsMode: TlsMode, certificate?: CertificateCheck) => S;
+  /**
+   * Whether a failed opportunistic handshake may be retried in clear (not
+   * when AUTH is to be sent without --auth-cleartext: protocol/auth-policy.ts).
+   */
+  readonly retryInClear: boolean;
 }
 
 /** A failure before any session could speak (implicit TLS, reconnect). */
@@ -45,6 +54,7 @@ export async function converse<S extends DrivenSession>(
   mode: TlsMode,
 ): Promise<DialogueResult<S>> {
   let tls: TlsInfo | null = null;
+  let certificate: CertificateCheck | undefined;
   if (mode === 'implicit') {
     const { secure } = await import('./tls.js');
     try {
@@ -53,16 +63,23 @@ export async function converse<S extends DrivenSession>(
       );
       socket = secured.socket;
       tls = secured.info;
+      certificate = secured.certificate;
     } catch (error) {
       const kind = (error as { kind?: ErrorKind }).kind ?? 'tls';
       return { session: null, tls: null, failure: { kind, phase: 'tls', message: (error as Error).message } };
     }
   }
-  const session = settings.newSession(mode);
+  const session = settings.newSession(mode, certificate);
   const { timeoutMs, signal, trace, tlsHost } = settings;
-  const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls });
+  const { deriveKey } = settings;
+  const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls, deriveKey });
   if (mode === 'opportunistic' && driven.handshakeFailed && session.error?.kind === 'tls') {
-    // What MTAs do: a failed opportunistic handshake is retried once in clear.
+    // What MTAs do: a failed opportunistic handshake is retried once in clear,
+    // unless that would send AUTH without TLS.
+    if (!settings.retryInClear) {
+      const message = `${session.error.message}; not retrying without TLS, where AUTH is not sent (--auth-cleartext allows it)`;
+      return { session: null, tls: null, failure: { kind: 'auth', phase: 'tls', message } };
+    }
     return retryInClear(settings);
   }
   return { session, tls: driven.tls, failure: null, turned: driven.turned };

@@ -8,10 +8,12 @@
 import type { Socket } from 'node:net';
 import type { SessionAction, SessionFailure, SessionState } from '../protocol/session.js';
 import type { ErrorKind } from '../protocol/outcome.js';
+import type { CertificateCheck } from '../protocol/auth-policy.js';
 import { stopReason } from './abort.js';
 import { describeSocketError } from './connect.js';
+import { type KeyDeriver, deriveKey } from './key-derivation.js';
 import { formatSeconds } from './seconds.js';
-import type { TlsInfo, TlsSettings } from './tls.js';
+import type { Secured, TlsInfo, TlsSettings } from './tls.js';
 
 export type TraceDirection = '<-' | '->' | '==';
 export type Trace = (direction: TraceDirection, text: string) => void;
@@ -26,7 +28,8 @@ export interface DrivenSession {
   receiveData(chunk: Uint8Array): DriverAction | null;
   written(): void;
   fail(kind: ErrorKind, message: string): DriverAction;
-  secured(): DriverAction;
+  secured(certificate: CertificateCheck): DriverAction;
+  derived(key: Buffer): DriverAction;
 }
 
 export interface DriveOptions {
@@ -39,6 +42,8 @@ export interface DriveOptions {
   readonly tls: TlsSettings;
   /** TLS already negotiated before the session (implicit TLS). */
   readonly tlsInfo?: TlsInfo | null | undefined;
+  /** Derives SCRAM keys off the event loop (a run shares one cache); default uncached. */
+  readonly deriveKey?: KeyDeriver | undefined;
 }
 
 export interface DriveResult {
@@ -115,6 +120,14 @@ class Driver {
       this.finish();
     } else if (action.type === 'starttls') {
       void this.startTls();
+    } else if (action.type === 'derive') {
+      // No reply is awaited while the key is derived: no deadline runs. A
+      // session that ended meanwhile (abort, unsolicited data) takes no key.
+      (this.options.deriveKey ?? deriveKey)(action.key)
+        .then((key) => {
+          if (!this.finished) this.perform(this.session.derived(key));
+        })
+        .catch((error: Error) => this.perform(this.session.fail('auth', `SCRAM key derivation failed: ${error.message}`)));
     } else if (action.delayMs > 0) {
       this.delayTimer = setTimeout(() => this.send(action.line, action.shown), action.delayMs);
     } else {
@@ -141,10 +154,12 @@ class Driver {
     this.socket.on('error', () => undefined);
     const { secure } = await import('./tls.js');
     const { timeoutMs, signal, tlsHost, tls } = this.options;
+    let certificate: Secured['certificate'];
     try {
       const secured = await secure(this.socket, tlsHost, tls, timeoutMs, signal, (text) => this.trace('==', text));
       this.socket = secured.socket;
       this.tls = secured.info;
+      certificate = secured.certificate;
     } catch (error) {
       this.handshakeFailed = true;
       const kind = (error as { kind?: unknown }).kind;
@@ -152,7 +167,7 @@ class Driver {
       return;
     }
     this.attach(this.socket);
-    this.perform(this.session.secured());
+    this.perform(this.session.secured(certificate));
   }
 
   private readonly onData = (chunk: Buffer): void => {

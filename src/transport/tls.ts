@@ -2,8 +2,10 @@
 // connected socket, certificate checks, and what was negotiated. Loaded
 // only when a session uses TLS; dialogue.ts and drive.ts are its callers.
 import { isIP, type Socket } from 'node:net';
-import { type TLSSocket, connect } from 'node:tls';
+import { type SecureContext, type TLSSocket, connect } from 'node:tls';
 import { EtrnError } from '../errors.js';
+import type { CertificateCheck } from '../protocol/auth-policy.js';
+import { certificateCheck } from './certificate.js';
 import { stopReason } from './abort.js';
 import { formatSeconds } from './seconds.js';
 
@@ -21,6 +23,12 @@ export interface TlsSettings {
   readonly servername?: string | undefined;
   /** Verify the certificate and fail the handshake unless it verifies. */
   readonly verify: boolean;
+  /**
+   * The run's trust anchors as one shared context (transport/trust.ts),
+   * built on first use, and the store entries it had to skip (shown with
+   * -v); when absent, `ca` or Node's default list is used.
+   */
+  readonly trust?: (() => Promise<{ readonly context: SecureContext; readonly skipped: readonly string[] }>) | undefined;
 }
 
 /**
@@ -42,6 +50,7 @@ export function upgradeToTls(
   settings: TlsSettings,
   timeoutMs: number,
   signal?: AbortSignal,
+  secureContext?: SecureContext,
 ): Promise<TLSSocket> {
   const name = settings.servername ?? host;
   return new Promise((resolve, reject) => {
@@ -50,9 +59,8 @@ export function upgradeToTls(
       host: name,
       // RFC 6066 §3: SNI carries host names only, never addresses.
       servername: isIP(name) === 0 ? name : undefined,
-      ca: settings.ca,
+      ...(secureContext ? { secureContext } : { ca: settings.ca, minVersion: 'TLSv1.2' as const }),
       rejectUnauthorized: settings.verify,
-      minVersion: 'TLSv1.2',
     });
     const settle = (error: Error | null): void => {
       clearTimeout(timer);
@@ -90,6 +98,7 @@ export function upgradeToTls(
 export interface Secured {
   readonly socket: TLSSocket;
   readonly info: TlsInfo;
+  readonly certificate: CertificateCheck;
 }
 
 /**
@@ -106,15 +115,20 @@ export async function secure(
 ): Promise<Secured> {
   let secured: TLSSocket;
   try {
-    secured = await upgradeToTls(socket, host, settings, timeoutMs, signal);
+    const trust = await settings.trust?.();
+    for (const entry of trust?.skipped ?? []) trace(`trust store entry skipped: ${entry}`);
+    secured = await upgradeToTls(socket, host, settings, timeoutMs, signal, trust?.context);
   } catch (error) {
-    trace((error as Error).message);
-    throw error;
+    const failure = error instanceof TlsError ? error : new TlsError(`TLS could not start: ${String(error)}`);
+    if (failure !== error) socket.destroy();
+    trace(failure.message);
+    throw failure;
   }
   const info = tlsInfo(secured);
-  const verified = info.verified ? 'verified' : `not verified (${String(secured.authorizationError ?? 'unknown')})`;
+  const certificate = certificateCheck(secured);
+  const verified = certificate.verified ? 'verified' : `not verified (${certificate.problem ?? 'unknown'})`;
   trace(`TLS established: ${info.version} ${info.cipher}, certificate ${verified}`);
-  return { socket: secured, info };
+  return { socket: secured, info, certificate };
 }
 
 /** OpenSSL's reason ("wrong version number"), or Node's own message (certificate checks). */

@@ -124,8 +124,12 @@ describe('Postfix: discoverPostfixNodes asks the real postconf', () => {
     assert.deepEqual(parsePostfixDomains(raw.values), {
       names: ['host.example.net'],
       warnings: [
-        'virtual_mailbox_domains: skipped "$virtual_mailbox_maps": unknown parameter $virtual_mailbox_maps',
-        'relay_domains: skipped "${{$compatibility_level} <level {2} ? {$mydestination} : {}}": conditional or computed parameter expressions are not evaluated',
+        { file: 'virtual_mailbox_domains', line: 0, message: 'skipped "$virtual_mailbox_maps": unknown parameter $virtual_mailbox_maps' },
+        {
+          file: 'relay_domains',
+          line: 0,
+          message: 'skipped "${{$compatibility_level} <level {2} ? {$mydestination} : {}}": conditional or computed parameter expressions are not evaluated',
+        },
       ],
     });
   });
@@ -211,7 +215,7 @@ describe('Postfix: discoverPostfixNodes asks the real postconf', () => {
     await writeFile(fake, "#!/bin/sh\nprintf 'a.example\\nb.example\\n'\n", { mode: 0o755 });
     await assert.rejects(discoverPostfixNodes({ postconf: fake, env: labEnv() }), {
       name: 'ConfigError',
-      message: `${fake} -h -x ${PARAMETERS.join(' ')}: expected 5 lines, got "a.example\\nb.example\\n"`,
+      message: `${fake} -h -x ${PARAMETERS.join(' ')}: expected 5 lines, got "a.example\\x0Ab.example\\x0A"`,
     });
   });
 

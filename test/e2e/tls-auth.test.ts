@@ -10,6 +10,10 @@
 //     STARTTLS, and acl_smtp_etrn accepting only authenticated clients:
 //     ETRN without AUTH refused (458, exit 75), AUTH with the right secret
 //     flushes the queue, a wrong one gives 77, and no AUTH in clear.
+//     AUTH goes only over a verified certificate (--tls-ca here): the
+//     default opportunistic run with an unverified one sends no AUTH (77),
+//     --tls-insecure accepts it, and --tls off without --auth-cleartext is a
+//     usage error before any connection (issue 10).
 //   - Every transcript (-v) and output of the AUTH runs is searched for the
 //     secret, plain and base64; only "********" may stand for it.
 //
@@ -387,16 +391,33 @@ describe('Exim 4.96 with STARTTLS, AUTH PLAIN/LOGIN after STARTTLS, ETRN only wh
     });
   });
 
-  test('ETRN with the default opportunistic TLS and AUTH: exit 0, tls present though unverified', { timeout: TEST_TIMEOUT }, async () => {
+  test('the default opportunistic TLS with a certificate that does not verify: no AUTH, no ETRN (77), mail stays queued', { timeout: TEST_TIMEOUT }, async () => {
     await withLog(async () => {
       const to = 'auth-opp@client.test';
       const id = await queue(to);
-      const r = record('AUTH PLAIN, opportunistic', await etrn(['--json', '--auth-user', USER]), true);
-      assert.equal(r.code, 0, describeRun('AUTH opportunistic', r));
+      const offset = (await theLab().mainlog()).length;
+      const r = record('AUTH PLAIN, opportunistic', await etrn(['--json', '--auth-user', USER]), false);
+      assert.equal(r.code, 77, describeRun('AUTH opportunistic', r));
       const s = session(r, 'AUTH opportunistic');
+      assert.equal(s.authenticated, false);
+      assert.equal(s.tls?.verified, false);
+      assert.equal(s.error?.kind, 'auth');
+      assert.match(s.error?.message ?? '', /certificate did not verify.*--tls-insecure.*--auth-cleartext/);
+      assert.deepEqual(sent(r), ['EHLO etrn.test', 'STARTTLS', 'EHLO etrn.test', 'QUIT']);
+      const log = await stillQueued(id, to, offset);
+      assert.doesNotMatch(log, /ETRN|authenticator/, log);
+    });
+  });
+
+  test('--tls-insecure accepts the unverified certificate: AUTH, ETRN, mail delivered', { timeout: TEST_TIMEOUT }, async () => {
+    await withLog(async () => {
+      const to = 'auth-insecure@client.test';
+      const id = await queue(to);
+      const r = record('AUTH PLAIN, --tls-insecure', await etrn(['--json', '--auth-user', USER, '--tls-insecure']), true);
+      assert.equal(r.code, 0, describeRun('AUTH --tls-insecure', r));
+      const s = session(r, 'AUTH --tls-insecure');
       assert.equal(s.authenticated, true);
-      assert.ok(s.tls);
-      assert.equal(s.tls.verified, false);
+      assert.equal(s.tls?.verified, false);
       await flushed(id, to);
     });
   });
@@ -407,7 +428,7 @@ describe('Exim 4.96 with STARTTLS, AUTH PLAIN/LOGIN after STARTTLS, ETRN only wh
       const id = await queue(to);
       const offset = (await theLab().mainlog()).length;
       // Human output this time (no --json): the error line is searched too.
-      const r = record('wrong password', await etrn(['--auth-user', USER], `${PASSWORD}-wrong`), true);
+      const r = record('wrong password', await etrn(['--auth-user', USER, '--tls-ca', certs.caFile], `${PASSWORD}-wrong`), true);
       assert.equal(r.code, 77, describeRun('wrong password', r));
       assert.match(r.stderr, /authentication failed: 535 /, describeRun('wrong password', r));
       assert.deepEqual(sent(r), ['EHLO etrn.test', 'STARTTLS', 'EHLO etrn.test', 'AUTH PLAIN ********', 'QUIT']);
@@ -415,7 +436,7 @@ describe('Exim 4.96 with STARTTLS, AUTH PLAIN/LOGIN after STARTTLS, ETRN only wh
       assert.match(log, /plain_server authenticator failed/, log);
       assert.doesNotMatch(log, /ETRN/, log);
 
-      const j = record('wrong password, --json', await etrn(['--json', '--auth-user', USER], `${PASSWORD}-wrong`), true);
+      const j = record('wrong password, --json', await etrn(['--json', '--auth-user', USER, '--tls-ca', certs.caFile], `${PASSWORD}-wrong`), true);
       assert.equal(j.code, 77, describeRun('wrong password --json', j));
       const s = session(j, 'wrong password --json');
       assert.equal(s.error?.kind, 'auth');
@@ -424,23 +445,19 @@ describe('Exim 4.96 with STARTTLS, AUTH PLAIN/LOGIN after STARTTLS, ETRN only wh
     });
   });
 
-  test('--tls off with --auth-user: etrn refuses AUTH in clear (kind tls, 69), sends no AUTH', { timeout: TEST_TIMEOUT }, async () => {
+  test('--tls off with --auth-user and no --auth-cleartext: usage error (64) before any connection', { timeout: TEST_TIMEOUT }, async () => {
     await withLog(async () => {
       const to = 'clear@client.test';
       const id = await queue(to);
       const offset = (await theLab().mainlog()).length;
-      const r = record('--tls off', await etrn(['--json', '--tls', 'off', '--auth-user', USER]), false);
-      assert.equal(r.code, 69, describeRun('--tls off', r));
-      const s = session(r, '--tls off');
-      assert.equal(s.error?.kind, 'tls');
-      assert.match(s.error?.message ?? '', /AUTH refused on a connection without TLS/);
-      assert.equal(s.tls, null);
-      assert.equal(s.authenticated, false);
-      assert.deepEqual(sent(r), ['EHLO etrn.test', 'QUIT'], 'no STARTTLS, no AUTH, no ETRN');
-      // Exim does not offer AUTH in clear anyway (auth_advertise_hosts).
-      assert.doesNotMatch(r.stderr, /<- 250-AUTH/);
+      const r = await etrn(['--json', '--tls', 'off', '--auth-user', USER]);
+      assert.equal(r.code, 64, describeRun('--tls off', r));
+      assert.match(r.stderr, /--tls off.*--auth-cleartext/);
+      assert.deepEqual(sent(r), [], 'nothing sent');
+      assert.doesNotMatch(r.stderr, /connecting to/);
+      assert.ok(!(r.stdout + r.stderr).includes(PASSWORD));
       const log = await stillQueued(id, to, offset);
-      assert.doesNotMatch(log, /ETRN|authenticator/, log);
+      assert.doesNotMatch(log, /connection from|ETRN|authenticator/, log);
     });
   });
 
@@ -549,7 +566,7 @@ test('no transcript or output of the AUTH runs shows the secret, plain or base64
   }
   // Checked last, so that a leak in the runs there are is reported first.
   const names = authRuns.map((r) => r.what);
-  for (const expected of ['AUTH PLAIN, --tls required', 'AUTH PLAIN, opportunistic', 'wrong password', 'wrong password, --json', '--tls off', '--tls off --auth-cleartext', 'AUTH LOGIN']) {
+  for (const expected of ['AUTH PLAIN, --tls required', 'AUTH PLAIN, opportunistic', 'AUTH PLAIN, --tls-insecure', 'wrong password', 'wrong password, --json', '--tls off --auth-cleartext', 'AUTH LOGIN']) {
     assert.ok(names.includes(expected), `the AUTH run "${expected}" did not happen (its test failed early); have: ${names.join(', ')}`);
   }
 });

@@ -67,6 +67,12 @@ export interface PostfixLabOptions {
    * "450 4.2.0 try later"), checked after the relay restrictions. Default none.
    */
   recipientAccess?: Record<string, string>;
+  /**
+   * `prepare` runs once the lab folder exists, before Postfix starts, and may
+   * return more main.cf lines (after the lab's own: a later line wins) and
+   * NAME=value entries for import_environment (Cyrus SASL's SASL_PATH).
+   */
+  prepare?: (dir: string, ids: { postfixUid: number; postfixGid: number }) => Promise<{ mainCf?: readonly string[]; importEnvironment?: readonly string[] }>;
 }
 
 const NOT_INSTALLED = 'Postfix lab not installed: run `sudo lab/install-postfix.sh`';
@@ -260,6 +266,7 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
       );
     }
 
+    const extra = (await opts.prepare?.(dir, ids)) ?? {};
     const sinkNexthop = `smtp:[127.0.0.1]:${opts.sinkPort}`;
     await writeFile(join(etc, 'transport'), `${etrnDomain} ${sinkNexthop}\n${otherDomain} ${sinkNexthop}\n`);
     const accessLines: string[] = [];
@@ -290,7 +297,7 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
       `mailq_path = ${join(p.sbin, 'sendmail')}`,
       `manpage_directory = ${join(p.root, 'usr/share/man')}`,
       // Postfix programs scrub their environment: keep the library path.
-      `import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME LD_LIBRARY_PATH=${p.lib}`,
+      `import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME LD_LIBRARY_PATH=${p.lib}${(extra.importEnvironment ?? []).map((e) => ` ${e}`).join('')}`,
       'export_environment = TZ MAIL_CONFIG LANG LD_LIBRARY_PATH',
       `maillog_file = ${maillog}`,
       `maillog_file_prefixes = ${logDir}`,
@@ -314,6 +321,7 @@ export async function startPostfix(opts: PostfixLabOptions): Promise<PostfixLab>
       'smtpd_peername_lookup = no',
       ...tlsLines,
       ...accessLines,
+      ...(extra.mainCf ?? []),
       '',
     ].join('\n');
     await writeFile(join(etc, 'main.cf'), mainCf);

@@ -7,6 +7,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import { runEtrn } from '../helpers/cli.js';
+import { makeCerts } from '../helpers/certs.js';
 import { type TlsLab, type TlsServerOptions, startTlsServer } from '../helpers/tls-server.js';
 
 const SECRET = 'S3cr3t-pässword';
@@ -35,6 +36,9 @@ const args = (lab: TlsLab, ...extra: string[]): string[] => [
   '3',
   '--auth-user',
   'etrnuser',
+  // AUTH goes only over verified TLS: trust the test CA (auth-trust.test.ts has the rest).
+  '--tls-ca',
+  makeCerts().caFile,
   ...extra,
   `127.0.0.1:${lab.port}`,
   'a.example',
@@ -92,8 +96,8 @@ test('without AUTH the server refuses ETRN, and etrn reports the refusal', async
 test('AUTH is refused on a cleartext connection unless --auth-cleartext', async () => {
   const lab = await server({ ...account(['PLAIN'], { onlyAfterTls: false }), offerStarttls: false });
   const refused = await runEtrn(args(lab), { env });
-  assert.equal(refused.code, 69);
-  assert.match(JSON.parse(refused.stdout).sessions[0].error.message, /without TLS.*--auth-cleartext/);
+  assert.equal(refused.code, 77);
+  assert.match(JSON.parse(refused.stdout).sessions[0].error.message, /not TLS.*--auth-cleartext/);
   assert.ok(!lab.sessions[0]!.some((l) => l.line.startsWith('AUTH')));
   const allowed = await runEtrn(args(lab, '--auth-cleartext'), { env });
   assert.equal(allowed.code, 0, allowed.stderr);

@@ -2,7 +2,7 @@
 // last gate before the wire.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LocalProtocolError } from '../../src/errors.js';
+import { LocalProtocolError, quote } from '../../src/errors.js';
 import { ehlo, etrnCommand, helo, quit, starttls } from '../../src/protocol/commands.js';
 
 describe('command builders', () => {
@@ -64,7 +64,7 @@ describe('command builders', () => {
         error instanceof LocalProtocolError &&
         error.code === 'ERR_LOCAL_PROTOCOL' &&
         error.message.includes('ETRN') &&
-        error.message.includes(JSON.stringify('x\r\ny')),
+        error.message.includes(quote('x\r\ny')),
     );
   });
 });

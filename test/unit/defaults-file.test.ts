@@ -92,7 +92,7 @@ describe('readEtrnHostsFile', () => {
   test('a directory is a ConfigError: is a directory', async () => {
     const path = join(dir, 'a-directory');
     await mkdir(path);
-    await assertConfigError(readEtrnHostsFile(path), path, /cannot read defaults file: is a directory$/);
+    await assertConfigError(readEtrnHostsFile(path), path, /cannot read defaults file: is a directory, not a regular file$/);
   });
 
   test('an unreadable file is a ConfigError: permission denied', async () => {
@@ -107,7 +107,7 @@ describe('readEtrnHostsFile', () => {
     const script = [
       `const { readEtrnHostsFile } = await import(${JSON.stringify(moduleUrl)});`,
       `try { await readEtrnHostsFile(${JSON.stringify(path)}); console.log('read'); }`,
-      'catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, file: e.file, line: e.line ?? null })); }',
+      'catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, file: e.file, line: e.line ?? null })); }',
     ].join('\n');
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       uid: 65534,
@@ -117,7 +117,7 @@ describe('readEtrnHostsFile', () => {
     });
     assert.equal(child.status, 0, child.stderr);
     assert.deepEqual(JSON.parse(child.stdout), {
-      name: 'ConfigError',
+      code: 'ERR_CONFIG',
       message: `${path}: cannot read defaults file: permission denied`,
       file: path,
       line: null,

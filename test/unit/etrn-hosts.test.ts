@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MAX_GROUPS, MAX_NODES_PER_GROUP, parseEtrnHosts } from '../../src/config/etrn-hosts.js';
-import { EtrnError, InvalidNameError, UsageError } from '../../src/errors.js';
+import { EtrnError, InvalidNameError, UsageError, quote } from '../../src/errors.js';
 
 /** Asserts that `spec` is refused with `kind`, a message naming `group` and matching `pattern`. */
 function assertRefused(spec: string, kind: typeof UsageError | typeof InvalidNameError, group: string, pattern: RegExp): void {
@@ -11,7 +11,7 @@ function assertRefused(spec: string, kind: typeof UsageError | typeof InvalidNam
     () => parseEtrnHosts(spec),
     (error: unknown) => {
       assert.ok(error instanceof kind, `expected ${kind.name}, got ${String(error)}`);
-      assert.ok(error.message.includes(`ETRN_HOSTS group ${JSON.stringify(group)}`), `message does not name the group: ${error.message}`);
+      assert.ok(error.message.includes(`ETRN_HOSTS group ${quote(group)}`), `message does not name the group: ${error.message}`);
       assert.match(error.message, pattern);
       return true;
     },

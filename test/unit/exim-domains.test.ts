@@ -1,8 +1,14 @@
 // Unit tests for the pure Exim local_domains parser (src/config/exim-domains.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseEximLocalDomains, splitEximList } from '../../src/config/exim-domains.js';
+import { formatDiagnostic } from '../../src/config/diagnostic.js';
+import { parseEximLocalDomains as parseDiagnostics, splitEximList } from '../../src/config/exim-domains.js';
 
+/** The parse, with its diagnostics as the text etrn prints ("local_domains: message"). */
+const parseEximLocalDomains = (output: string) => {
+  const r = parseDiagnostics(output);
+  return { names: r.names, warnings: r.warnings.map(formatDiagnostic) };
+};
 const out = (value: string): string => `domainlist local_domains = ${value}\n`;
 const parse = (value: string) => parseEximLocalDomains(out(value));
 

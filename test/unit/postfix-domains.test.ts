@@ -1,10 +1,15 @@
 // Unit tests for the pure Postfix domain parser (src/config/postfix-domains.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { formatDiagnostic } from '../../src/config/diagnostic.js';
 import { parsePostfixDomains, splitPostfixList, type PostfixDomainValues } from '../../src/config/postfix-domains.js';
 
 const base: PostfixDomainValues = { mydestination: '', myhostname: 'host.example.net', mydomain: 'example.net' };
-const parse = (values: Partial<PostfixDomainValues>) => parsePostfixDomains({ ...base, ...values });
+/** The parse, with its diagnostics as the text etrn prints ("parameter: message"). */
+const parse = (values: Partial<PostfixDomainValues>) => {
+  const r = parsePostfixDomains({ ...base, ...values });
+  return { names: r.names, warnings: r.warnings.map(formatDiagnostic) };
+};
 const names = (values: Partial<PostfixDomainValues>) => parse(values).names;
 
 describe('splitPostfixList', () => {

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import {
   type ClassFileRef,
   type ClassWord,
-  isLocalhostName,
   parseClassFile,
   parseSendmailCf,
 } from '../../src/config/sendmail-cf.js';
+import { isLocalOrLiteral as isLocalhostName } from '../../src/config/local-names.js';
 
 const CF = '/etc/mail/sendmail.cf';
 const cf = (...lines: string[]) => parseSendmailCf(lines.join('\n'), CF);
@@ -250,7 +250,7 @@ describe('parseClassFile', () => {
   });
 });
 
-describe('isLocalhostName', () => {
+describe('isLocalOrLiteral (one rule for class w, Postfix and Exim)', () => {
   test('localhost and localhost.anything are localhost names, in any case', () => {
     for (const name of ['localhost', 'LOCALHOST', 'localhost.localdomain', 'Localhost.Example', 'localhost.']) {
       assert.equal(isLocalhostName(name), true, name);
@@ -260,6 +260,7 @@ describe('isLocalhostName', () => {
   test('address literals are localhost names', () => {
     assert.equal(isLocalhostName('[127.0.0.1]'), true);
     assert.equal(isLocalhostName('[IPv6:::1]'), true);
+    assert.equal(isLocalhostName('192.0.2.1'), true);
   });
 
   test('names that merely contain localhost are not', () => {

@@ -1,12 +1,14 @@
 // Discovery of the nodes to ask for when no client-host is given: this
 // host's fully qualified name, then sendmail's class w (see sendmail-cf.ts).
 // The thin file-reading layer over the pure parsers.
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { InvalidNameError } from '../errors.js';
+import { CONFIG_FILE_MAX_BYTES, readRegularFile, UnreadableFileError } from './bounded-read.js';
 import { normalizeDomain, uniqueNames } from '../names/node.js';
-import { type Diagnostic, isLocalhostName, parseClassFile, parseSendmailCf } from './sendmail-cf.js';
+import type { Diagnostic } from './diagnostic.js';
+import { isLocalOrLiteral } from './local-names.js';
+import { parseClassFile, parseSendmailCf } from './sendmail-cf.js';
 
 export const DEFAULT_SENDMAIL_CF = '/etc/mail/sendmail.cf';
 
@@ -16,19 +18,17 @@ export interface Discovery {
   readonly warnings: Diagnostic[];
 }
 
-async function readConfig(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? error);
-    throw new ConfigError(`cannot read ${what}: ${why}`, path);
-  }
+async function readConfig(path: string, what: string, signal: AbortSignal | undefined): Promise<string> {
+  return (await readRegularFile(path, { what, maxBytes: CONFIG_FILE_MAX_BYTES, signal })).text;
 }
 
-/** The nodes from sendmail.cf's class w, with `fqdn` first. Throws ConfigError. */
-export async function discoverSendmailNodes(sendmailCf: string, fqdn: string): Promise<Discovery> {
-  const cf = parseSendmailCf(await readConfig(sendmailCf, 'sendmail.cf'), sendmailCf);
+/**
+ * The nodes from sendmail.cf's class w, with `fqdn` first. Throws
+ * ConfigError (a file that is missing, not a regular file, or over
+ * CONFIG_FILE_MAX_BYTES), or the signal's reason when the run is stopped.
+ */
+export async function discoverSendmailNodes(sendmailCf: string, fqdn: string, signal?: AbortSignal): Promise<Discovery> {
+  const cf = parseSendmailCf(await readConfig(sendmailCf, 'sendmail.cf', signal), sendmailCf);
   const warnings: Diagnostic[] = [...cf.warnings];
   const candidates: { word: string; file: string; line: number }[] = [{ word: fqdn, file: '(host name)', line: 0 }];
   for (const entry of cf.entries) {
@@ -38,22 +38,20 @@ export async function discoverSendmailNodes(sendmailCf: string, fqdn: string): P
     }
     let text: string;
     try {
-      text = await readConfig(entry.path, 'class file');
+      text = await readConfig(entry.path, 'class file', signal);
     } catch (error) {
-      if (entry.optional && error instanceof ConfigError) {
-        warnings.push({ file: sendmailCf, line: entry.line, message: `optional class file ${entry.path} skipped: ${error.message}` });
+      if (!(error instanceof UnreadableFileError)) throw error;
+      if (entry.optional) {
+        warnings.push({ file: sendmailCf, line: entry.line, message: `optional class file ${entry.path} skipped: ${error.reason}` });
         continue;
       }
-      if (error instanceof ConfigError) {
-        throw new ConfigError(`cannot read class file (named at ${sendmailCf}:${entry.line}): ${error.message.replace(/^.*: /, '')}`, entry.path);
-      }
-      throw error;
+      throw new ConfigError(`cannot read class file (named at ${sendmailCf}:${entry.line}): ${error.reason}`, entry.path);
     }
     candidates.push(...parseClassFile(text, entry.path));
   }
   const nodes: string[] = [];
   for (const { word, file, line } of candidates) {
-    if (isLocalhostName(word)) continue;
+    if (isLocalOrLiteral(word)) continue;
     try {
       nodes.push(normalizeDomain(word, 'class w name'));
     } catch (error) {
@@ -71,14 +69,15 @@ export async function discoverSendmailNodes(sendmailCf: string, fqdn: string): P
  * gethostbyname would answer with "hosts: files"); else the bare host
  * name. No DNS query is made.
  */
-export async function localFqdn(hostsFile = '/etc/hosts'): Promise<string> {
+export async function localFqdn(hostsFile = '/etc/hosts', signal?: AbortSignal): Promise<string> {
   const short = hostname();
   if (short.includes('.')) return short;
   let text = '';
   try {
-    text = await readFile(hostsFile, 'utf8');
-  } catch {
-    return short;
+    text = await readConfig(hostsFile, 'hosts file', signal);
+  } catch (error) {
+    if (error instanceof ConfigError) return short;
+    throw error;
   }
   return canonicalFromHosts(text, short) ?? short;
 }

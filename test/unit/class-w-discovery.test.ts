@@ -1,11 +1,11 @@
-// Unit tests for class w discovery (src/config/discovery.ts), with real files
+// Unit tests for class w discovery (src/config/class-w-discovery.ts), with real files
 // in a temporary directory.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalFromHosts, discoverSendmailNodes } from '../../src/config/discovery.js';
+import { canonicalFromHosts, discoverSendmailNodes } from '../../src/config/class-w-discovery.js';
 import { ConfigError } from '../../src/errors.js';
 import { ExitCode, exitCodeForKind } from '../../src/protocol/outcome.js';
 
