@@ -10,6 +10,7 @@
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
 export interface QueuedMessage {
   readonly id: string;
@@ -35,6 +36,8 @@ export interface OdmrProviderOptions {
   readonly dropMidDataAfter?: number;
   /** Bound for every wait on the peer, in ms. Default 60 s. */
   readonly timeoutMs?: number;
+  /** Offer STARTTLS (RFC 3207) with this key and certificate (PEM). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface Bounce {
@@ -60,13 +63,14 @@ export interface OdmrProvider {
 
 class LineIO {
   private buffer = '';
+  private readonly onData: (chunk: string) => void;
   private readonly lines: string[] = [];
   private waiter: ((line: string | null) => void) | null = null;
   private closed = false;
 
   constructor(readonly socket: Socket) {
     socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
+    this.onData = (chunk: string) => {
       this.buffer += chunk;
       let nl: number;
       while ((nl = this.buffer.indexOf('\n')) >= 0) {
@@ -74,7 +78,8 @@ class LineIO {
         this.buffer = this.buffer.slice(nl + 1);
       }
       this.wake();
-    });
+    };
+    socket.on('data', this.onData);
     const end = (): void => {
       this.closed = true;
       this.wake();
@@ -123,6 +128,13 @@ class LineIO {
     }
   }
 
+  /** Stops reading the plain socket (before a TLS handshake takes it over). */
+  release(): Socket {
+    this.socket.off('data', this.onData);
+    this.socket.setEncoding('binary' as BufferEncoding);
+    return this.socket;
+  }
+
   write(text: string): boolean {
     if (this.socket.destroyed || !this.socket.writable) return false;
     return this.socket.write(text, 'latin1');
@@ -165,9 +177,11 @@ export async function startOdmrProvider(options: OdmrProviderOptions): Promise<O
     return line;
   };
 
-  async function serve(io: LineIO): Promise<void> {
+  async function serve(first: LineIO): Promise<void> {
+    let io = first;
     say(io, '220 provider.test ESMTP scripted ODMR provider');
     let authed = false;
+    let secure = false;
     for (;;) {
       const line = await hear(io);
       if (line === null) return;
@@ -176,6 +190,7 @@ export async function startOdmrProvider(options: OdmrProviderOptions): Promise<O
       switch (verb.toUpperCase()) {
         case 'EHLO':
           say(io, '250-provider.test');
+          if (options.tls && !secure) say(io, '250-STARTTLS');
           if (!options.noAuth) say(io, '250-AUTH PLAIN CRAM-MD5');
           if (!options.noAtrn) say(io, '250-ATRN');
           say(io, '250 8BITMIME');
@@ -225,6 +240,22 @@ export async function startOdmrProvider(options: OdmrProviderOptions): Promise<O
           say(io, '250 OK, now reversing the connection');
           await turn(io, domains);
           return;
+        }
+        case 'STARTTLS': {
+          if (!options.tls || secure) {
+            say(io, '502 5.5.1 STARTTLS not offered');
+            break;
+          }
+          say(io, '220 2.0.0 Ready to start TLS');
+          const plain = io.release();
+          const tls = new TLSSocket(plain, { isServer: true, key: options.tls.key, cert: options.tls.cert });
+          tls.on('error', () => undefined);
+          sockets.add(tls);
+          await once(tls, 'secure');
+          io = new LineIO(tls);
+          secure = true;
+          transcript.push('-- TLS established');
+          break;
         }
         case 'QUIT':
           say(io, '221 2.0.0 Bye');
