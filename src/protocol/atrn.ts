@@ -255,11 +255,13 @@ export interface RelayCounts {
 }
 
 /** What a relayed command is, for matching the local MTA's reply to it. */
-export type RelayedCommand = 'mail' | 'rcpt' | 'data' | 'eod' | 'rset' | 'quit' | 'other';
+export type RelayedCommand = 'ehlo' | 'mail' | 'rcpt' | 'data' | 'eod' | 'rset' | 'quit' | 'other';
 
 export function classifyCommand(line: string): RelayedCommand {
   const verb = line.slice(0, line.indexOf(' ') < 0 ? line.length : line.indexOf(' ')).toUpperCase();
   switch (verb) {
+    case 'EHLO':
+      return 'ehlo';
     case 'MAIL':
       return 'mail';
     case 'RCPT':
@@ -398,6 +400,17 @@ export class DataEndScanner {
     }
     return -1;
   }
+}
+
+/**
+ * The EHLO reply the provider may see: without CHUNKING and BINARYMIME
+ * (RFC 3030), whose BDAT payloads the line relay cannot frame, so the
+ * provider falls back to DATA. `lines` are raw reply lines; the last one
+ * keeps the "250 " that ends the reply.
+ */
+export function relayableEhlo(lines: readonly string[]): string[] {
+  const kept = lines.filter((line, i) => i === 0 || !/^250[ -](CHUNKING|BINARYMIME)\b/i.test(line));
+  return kept.map((line, i) => (i === kept.length - 1 ? line.replace(/^(\d{3})-/, '$1 ') : line.replace(/^(\d{3}) /, '$1-')));
 }
 
 /** The code of a complete reply line ("250-..." or "250 ..."), and whether it is the last line. */

@@ -8,7 +8,7 @@
 // seen accepted; when the provider fails or hangs mid-DATA, the local MTA
 // never sees the end of the body, so nothing is half-delivered.
 import type { Socket } from 'node:net';
-import { DataEndScanner, RelayLedger, type RelayCounts, classifyCommand, replyLineCode } from '../protocol/atrn.js';
+import { DataEndScanner, RelayLedger, type RelayCounts, classifyCommand, relayableEhlo, replyLineCode } from '../protocol/atrn.js';
 import type { ErrorKind } from '../protocol/outcome.js';
 import { cleanText } from '../protocol/reply.js';
 import { stopReason } from './abort.js';
@@ -61,6 +61,8 @@ class Relay {
   private bodyBytes = 0;
   private localBlocked = false;
   private told421 = false;
+  /** The lines of a 250 reply to EHLO, held until its last line (relayableEhlo). */
+  private ehloLines: string[] = [];
 
   constructor(
     private readonly settings: RelaySettings,
@@ -175,7 +177,11 @@ class Relay {
   private onLocalLine(line: string): void {
     const parsed = replyLineCode(line);
     if (!parsed) return this.breakOff('protocol', 'local MTA sent a reply that is not SMTP', true);
-    this.toProvider(line);
+    if (this.ledger.next === 'ehlo' && parsed.code === 250) {
+      this.ehloLines.push(line);
+      if (!parsed.last) return;
+      for (const kept of relayableEhlo(this.ehloLines.splice(0))) this.toProvider(kept);
+    } else this.toProvider(line);
     if (!parsed.last) return;
     if (parsed.code === 421) this.told421 = true;
     const answered = this.ledger.reply(parsed.code);

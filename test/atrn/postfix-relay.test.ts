@@ -81,6 +81,7 @@ test('ATRN relays every queued message to Postfix, which delivers them; the prov
     assert.match(run.stderr, /<- MAIL FROM:<a@x\.test>/, '-v shows the relayed commands');
     assert.match(run.stderr, /-> 250 2\.0\.0 Ok: queued as/, '-v shows the local MTA replies');
     assert.doesNotMatch(run.stderr, /This is ok-1/, '-v does not show message bodies');
+    assert.ok(!p.transcript.some((l) => /CHUNKING/.test(l)), 'Postfix offers CHUNKING; the provider must not see it (BDAT is not relayed)');
   } finally {
     await p.close();
   }

@@ -3,7 +3,15 @@
 // byte, the relay ledger, and the end-of-DATA scanner in every chunk split.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AtrnSession, DataEndScanner, RelayLedger, atrnCommand, classifyCommand, interpretAtrnReply } from '../../src/protocol/atrn.js';
+import {
+  AtrnSession,
+  DataEndScanner,
+  RelayLedger,
+  atrnCommand,
+  classifyCommand,
+  interpretAtrnReply,
+  relayableEhlo,
+} from '../../src/protocol/atrn.js';
 import type { Reply } from '../../src/protocol/reply.js';
 
 const reply = (code: number, text = ''): Reply => ({ code, enhanced: null, lines: [text] });
@@ -161,5 +169,13 @@ describe('DataEndScanner', () => {
     assert.equal(found, end);
     assert.equal(new DataEndScanner().scan(Buffer.from('.\r\n')), 3);
     assert.equal(new DataEndScanner().scan(Buffer.from('..\r\nx\r\n')), -1);
+  });
+});
+
+describe('relayableEhlo', () => {
+  test('drops CHUNKING and BINARYMIME (BDAT cannot be line-relayed) and keeps the reply terminated', () => {
+    assert.deepEqual(relayableEhlo(['250-mx.test', '250-PIPELINING', '250-8BITMIME', '250 CHUNKING']), ['250-mx.test', '250-PIPELINING', '250 8BITMIME']);
+    assert.deepEqual(relayableEhlo(['250-mx.test', '250-BINARYMIME', '250-CHUNKING', '250 SMTPUTF8']), ['250-mx.test', '250 SMTPUTF8']);
+    assert.deepEqual(relayableEhlo(['250 mx.test']), ['250 mx.test']);
   });
 });
