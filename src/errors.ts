@@ -2,7 +2,7 @@
 // the caller's mistakes (usage, configuration) and for the peer's (protocol).
 // The transport's errors (connect, TLS, host not found, deadline) extend the
 // same base in src/transport/. Session failures against a server are
-// reported as results, not thrown; see run.ts.
+// reported as results, not thrown; see run/execute.ts.
 
 /** Stable machine-readable error codes. */
 export type EtrnErrorCode =

@@ -1,7 +1,7 @@
 // The public API of etrn: the run entry point, its options and result
 // types, the errors, and the pure protocol pieces for embedding.
-export { etrn, plan, runPlan, dryRunResult, defaults, MAX_SERVERS, MAX_NODES_PER_SERVER } from './run.js';
-export type { EtrnOptions, EtrnTarget, Plan, SessionPlan, TraceEvent } from './run.js';
+export { etrn, plan, runPlan, dryRunResult, defaults, MAX_SERVERS, MAX_NODES_PER_SERVER } from './run/index.js';
+export type { EtrnOptions, EtrnTarget, Plan, SessionPlan, TraceEvent } from './run/index.js';
 export type { EtrnResult, SessionResult, NodeResult, SessionError, TlsInfo, ReplyResult, RunError } from './result.js';
 export { sessionExitCode, toJson, failedRun, SCHEMA_VERSION } from './result.js';
 export { ExitCode, worstExitCode, exitCodeForKind, exitCodeForNodeReply, exitCodeForSignal, isAccepted } from './protocol/outcome.js';

@@ -1,6 +1,6 @@
 // The human line for an ATRN session (RFC 2645): what the provider offered
 // and what the local MTA did with it. Pure formatting.
-import type { AtrnReport } from '../atrn-result.js';
+import type { AtrnReport } from '../result.js';
 
 /** "ATRN client.test: 3 messages offered, 2 accepted, 0 refused, 1 deferred (relayed to localhost:25)". */
 export function formatAtrn(name: string, atrn: AtrnReport): string | null {

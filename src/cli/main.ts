@@ -9,7 +9,7 @@ import { ExitCode, exitCodeForSignal } from '../protocol/outcome.js';
 import type { EtrnResult, RunError } from '../result.js';
 import { version } from '../version.js';
 import { type CliSettings, helpText, parseCommandLine } from './args.js';
-import type { EtrnOptions, EtrnTarget, Plan, TraceEvent } from '../run.js';
+import type { EtrnOptions, EtrnTarget, Plan, TraceEvent } from '../run/index.js';
 import { Stdout } from './stdout.js';
 import type { Severity, SyslogWriter } from './syslog.js';
 
@@ -229,7 +229,7 @@ async function run(
 ): Promise<number> {
   const [{ toJson }, { defaults, dryRunResult, plan, runPlan }, output] = await Promise.all([
     import('../result.js'),
-    import('../run.js'),
+    import('../run/index.js'),
     import('./output.js'),
   ]);
   const auth = await authOptions(settings, report, signal);

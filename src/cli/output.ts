@@ -5,7 +5,7 @@ import { formatHostPort } from '../names/server.js';
 import { ExitCode, exitCodeForNodeReply } from '../protocol/outcome.js';
 import type { SessionPhase } from '../protocol/session.js';
 import type { EtrnResult, NodeResult, SessionError, SessionResult } from '../result.js';
-import type { TraceEvent } from '../run.js';
+import type { TraceEvent } from '../run/index.js';
 import { formatAtrn } from './atrn-output.js';
 
 export interface Lines {

@@ -3,21 +3,21 @@
 // (TLS in every variant lives there), turn the session into a result, and
 // retry temporary failures (--retries) for the nodes not yet accepted.
 import { type Socket, isIP } from 'node:net';
-import { formatHostPort } from './names/server.js';
-import { ExitCode, exitCodeForKind, exitCodeForNodeReply } from './protocol/outcome.js';
-import { type Reply, type ReplyLimits, replyText } from './protocol/reply.js';
-import { type AuthOptions, EtrnSession, type TlsMode } from './protocol/session.js';
-import { mayRetryInClear } from './protocol/auth-policy.js';
-import type { NodeResult, ReplyResult, SessionError, SessionResult } from './result.js';
+import { formatHostPort } from '../names/server.js';
+import { ExitCode, exitCodeForKind, exitCodeForNodeReply } from '../protocol/outcome.js';
+import { type Reply, type ReplyLimits, replyText } from '../protocol/reply.js';
+import { type AuthOptions, EtrnSession, type TlsMode } from '../protocol/session.js';
+import { mayRetryInClear } from '../protocol/auth-policy.js';
+import type { NodeResult, ReplyResult, SessionError, SessionResult } from '../result.js';
 import { type SessionPlan, emptySession } from './plan.js';
-import { pause, stopReason } from './transport/abort.js';
-import { ConnectError, type Connector } from './transport/connect.js';
-import { type DialogueResult, type DialogueSettings, converse } from './transport/dialogue.js';
-import type { Trace, TraceDirection } from './transport/drive.js';
-import type { KeyDeriver } from './transport/key-derivation.js';
-import { HostNotFoundError, type ResolvedAddress } from './transport/resolve.js';
-import { formatSeconds } from './transport/seconds.js';
-import type { TlsSettings } from './transport/tls.js';
+import { pause, stopReason } from '../transport/abort.js';
+import { ConnectError, type Connector } from '../transport/connect.js';
+import { type DialogueResult, type DialogueSettings, converse } from '../transport/dialogue.js';
+import type { Trace, TraceDirection } from '../transport/drive.js';
+import type { KeyDeriver } from '../transport/key-derivation.js';
+import { HostNotFoundError, type ResolvedAddress } from '../transport/resolve.js';
+import { formatSeconds } from '../transport/seconds.js';
+import type { TlsSettings } from '../transport/tls.js';
 
 export interface SessionContext {
   readonly heloName: string;

@@ -1,17 +1,17 @@
 // Planning a run: validate every option and name, read the discovery
 // sources, and split the nodes into sessions, all before anything is sent
 // (usage and configuration errors are thrown from here).
-import { ConfigError, UsageError } from './errors.js';
-import { CONFIG_FILE_MAX_BYTES, readRegularFile } from './config/bounded-read.js';
-import { DEFAULT_SENDMAIL_CF, localFqdn } from './config/class-w-discovery.js';
-import type { Mta } from './config/mta-discovery.js';
-import { formatDiagnostic } from './config/diagnostic.js';
-import { isLocalOrLiteral } from './config/local-names.js';
-import { normalizeDomain, normalizeNodes, uniqueNames } from './names/node.js';
-import { formatHostPort, parseServer } from './names/server.js';
-import { prepareCredentials } from './protocol/sasl.js';
+import { ConfigError, UsageError } from '../errors.js';
+import { CONFIG_FILE_MAX_BYTES, readRegularFile } from '../config/bounded-read.js';
+import { DEFAULT_SENDMAIL_CF, localFqdn } from '../config/class-w-discovery.js';
+import type { Mta } from '../config/mta-discovery.js';
+import { formatDiagnostic } from '../config/diagnostic.js';
+import { isLocalOrLiteral } from '../config/local-names.js';
+import { normalizeDomain, normalizeNodes, uniqueNames } from '../names/node.js';
+import { formatHostPort, parseServer } from '../names/server.js';
+import { prepareCredentials } from '../protocol/sasl.js';
 import { type EtrnOptions, type EtrnTarget, MAX_NODES_PER_SERVER, MAX_SERVERS, defaults } from './options.js';
-import { type EtrnResult, type NodeResult, type SessionResult, summarize } from './result.js';
+import { type EtrnResult, type NodeResult, type SessionResult, summarize } from '../result.js';
 
 /** One planned SMTP session: a server and the nodes it gets. */
 export interface SessionPlan {
@@ -171,7 +171,7 @@ class NodeCount {
 async function checkSource(options: EtrnOptions, servers: readonly string[]): Promise<4 | 6 | undefined> {
   const source = options.sourceAddress;
   if (source === undefined) return options.family;
-  const { checkServerFamily, checkSourceBindable, sourceFamily } = await import('./transport/source-address.js');
+  const { checkServerFamily, checkSourceBindable, sourceFamily } = await import('../transport/source-address.js');
   const family = sourceFamily(source, options.family);
   for (const server of servers) checkServerFamily(source, family, server);
   await checkSourceBindable(source, family);
@@ -222,7 +222,7 @@ function splitSessions(host: string, port: number, nodes: readonly string[], per
 /** The names this host accepts mail for, from the MTA `options.mta` names (or the one installed). */
 async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta: Mta; nodes: string[]; warnings: string[] }> {
   const cf = options.sendmailCf ?? DEFAULT_SENDMAIL_CF;
-  const { detectMta, discoverPostfixNodes, discoverEximNodes } = await import('./config/mta-discovery.js');
+  const { detectMta, discoverPostfixNodes, discoverEximNodes } = await import('../config/mta-discovery.js');
   let mta = options.mta ?? 'auto';
   if (mta === 'auto') {
     const found = options.sendmailCf !== undefined ? 'sendmail' : await detectMta({ sendmailCf: cf });
@@ -236,7 +236,7 @@ async function discoverNodes(options: EtrnOptions, fqdn: string): Promise<{ mta:
   let names: string[];
   let warnings: string[];
   if (mta === 'sendmail') {
-    const { discoverSendmailNodes } = await import('./config/class-w-discovery.js');
+    const { discoverSendmailNodes } = await import('../config/class-w-discovery.js');
     const found = await discoverSendmailNodes(cf, fqdn, options.signal);
     names = found.nodes;
     warnings = found.warnings.map(formatDiagnostic);

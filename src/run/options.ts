@@ -1,11 +1,11 @@
 // The options of a run and their defaults: what the library takes, what the
 // CLI fills in from the command line. Types and constants only.
-import type { Mta } from './config/mta-discovery.js';
-import type { TraceDirection } from './transport/drive.js';
-import type { ReplyLimits } from './protocol/reply.js';
-import type { AuthOptions, TlsMode } from './protocol/session.js';
-import type { Connector } from './transport/connect.js';
-import type { Resolver } from './transport/resolve.js';
+import type { Mta } from '../config/mta-discovery.js';
+import type { TraceDirection } from '../transport/drive.js';
+import type { ReplyLimits } from '../protocol/reply.js';
+import type { AuthOptions, TlsMode } from '../protocol/session.js';
+import type { Connector } from '../transport/connect.js';
+import type { Resolver } from '../transport/resolve.js';
 
 export interface EtrnTarget {
   /** "host", "host:port", "192.0.2.7", "[2001:db8::7]:587". */

@@ -2,24 +2,20 @@
 // every session with bounded concurrency (session-runner.ts) and collect
 // one result per session. A failing server is a result, never a rejection.
 import { setMaxListeners } from 'node:events';
-import type { TlsSettings } from './transport/tls.js';
-import type { ErrorKind } from './protocol/outcome.js';
+import type { TlsSettings } from '../transport/tls.js';
+import type { ErrorKind } from '../protocol/outcome.js';
 import { type EtrnOptions, defaults } from './options.js';
 import { type Plan, dryRunResult, emptySession, plan } from './plan.js';
-import { type EtrnResult, summarize } from './result.js';
+import { type EtrnResult, summarize } from '../result.js';
 import { type SessionContext, runWithRetries } from './session-runner.js';
-import { DeadlineReached, stopReason } from './transport/abort.js';
-import { waitForLocalMta } from './transport/boot-check.js';
-import { type Connector, tcpConnector } from './transport/connect.js';
-import type { TraceDirection } from './transport/drive.js';
-import { defaultJobs } from './transport/fd-limit.js';
-import { cachingDeriver } from './transport/key-derivation.js';
-import { type ResolvedAddress, systemResolver } from './transport/resolve.js';
-import { formatSeconds } from './transport/seconds.js';
-
-export * from './options.js';
-export { dryRunResult, plan } from './plan.js';
-export type { Plan, SessionPlan } from './plan.js';
+import { DeadlineReached, stopReason } from '../transport/abort.js';
+import { waitForLocalMta } from '../transport/boot-check.js';
+import { type Connector, tcpConnector } from '../transport/connect.js';
+import type { TraceDirection } from '../transport/drive.js';
+import { defaultJobs } from '../transport/fd-limit.js';
+import { cachingDeriver } from '../transport/key-derivation.js';
+import { type ResolvedAddress, systemResolver } from '../transport/resolve.js';
+import { formatSeconds } from '../transport/seconds.js';
 
 /** Runs etrn: the whole tool, without the command line. The deadline covers planning (file reads, MTA queries) too. */
 export async function etrn(options: EtrnOptions): Promise<EtrnResult> {
@@ -137,7 +133,7 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
 /** The run's trust anchors, built by the first TLS handshake and shared by the others (transport/trust.ts). */
 function runTrust(tlsCa: string | undefined): NonNullable<TlsSettings['trust']> {
   let built: ReturnType<NonNullable<TlsSettings['trust']>> | undefined;
-  return () => (built ??= import('./transport/trust.js').then((t) => t.buildTrust(tlsCa)));
+  return () => (built ??= import('../transport/trust.js').then((t) => t.buildTrust(tlsCa)));
 }
 
 /** Maps with at most `limit` calls running at once, keeping the input order. */

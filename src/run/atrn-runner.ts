@@ -4,21 +4,20 @@
 // relay the turned connection to the local MTA (transport/relay.ts). The
 // session's facts become a SessionResult with its `atrn` report.
 import { isIP } from 'node:net';
-import type { AtrnReport } from './atrn-result.js';
-import { formatHostPort } from './names/server.js';
-import { AtrnSession } from './protocol/atrn.js';
-import { mayRetryInClear } from './protocol/auth-policy.js';
-import type { ErrorKind } from './protocol/outcome.js';
-import { replyText } from './protocol/reply.js';
-import type { NodeResult, SessionResult } from './result.js';
+import { formatHostPort } from '../names/server.js';
+import { AtrnSession } from '../protocol/atrn.js';
+import { mayRetryInClear } from '../protocol/auth-policy.js';
+import type { ErrorKind } from '../protocol/outcome.js';
+import { replyText } from '../protocol/reply.js';
+import type { AtrnReport, NodeResult, SessionResult } from '../result.js';
 import { type SessionPlan, emptySession } from './plan.js';
 import { type SessionContext, connectToAny } from './session-runner.js';
-import { stopReason } from './transport/abort.js';
-import { ConnectError } from './transport/connect.js';
-import { type DialogueSettings, converse } from './transport/dialogue.js';
-import { type LocalMta, LocalMtaError, openLocalMta } from './transport/local-mta.js';
-import { type RelayOutcome, relay } from './transport/relay.js';
-import { HostNotFoundError } from './transport/resolve.js';
+import { stopReason } from '../transport/abort.js';
+import { ConnectError } from '../transport/connect.js';
+import { type DialogueSettings, converse } from '../transport/dialogue.js';
+import { type LocalMta, LocalMtaError, openLocalMta } from '../transport/local-mta.js';
+import { type RelayOutcome, relay } from '../transport/relay.js';
+import { HostNotFoundError } from '../transport/resolve.js';
 
 export interface RelayTarget {
   readonly host: string;
