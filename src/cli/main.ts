@@ -148,7 +148,7 @@ async function runWithSignals(settings: CliSettings, stdout: Stdout): Promise<nu
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // The whole-run deadline counts from here: reading files and asking the MTA are part of the run.
-  const { DeadlineReached } = await import('../transport/abort.js');
+  const { DeadlineReached } = await import('../run/index.js');
   const deadlineMs = settings.deadlineMs;
   const deadline = deadlineMs === undefined ? undefined : setTimeout(() => controller.abort(new DeadlineReached(deadlineMs)), deadlineMs);
   const syslog = settings.syslog ? (await import('./syslog.js')).openSyslog() : null;

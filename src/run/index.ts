@@ -6,3 +6,4 @@ export * from './options.js';
 export { dryRunResult, plan } from './plan.js';
 export type { Plan, SessionPlan } from './plan.js';
 export { etrn, runPlan } from './execute.js';
+export { DeadlineReached } from '../transport/abort.js';
