@@ -110,47 +110,62 @@ function mtaChoice(text: string | undefined): CliSettings['mta'] {
   throw new UsageError(`--mta must be auto, sendmail, postfix or exim, not ${quote(text)}`);
 }
 
+type Parsed = ReturnType<typeof parseArgs<{ options: typeof optionTable; allowPositionals: true; strict: true }>>;
+
 export function parseCommandLine(argv: readonly string[]): CliSettings {
-  let parsed;
+  let parsed: Parsed;
   try {
     parsed = parseArgs({ args: [...argv], options: optionTable, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, ''));
   }
-  const v = parsed.values;
+  checkCombinations(parsed);
+  return settingsFrom(parsed);
+}
+
+/** Options that exclude or need each other, and positionals that an option forbids. */
+function checkCombinations({ values: v, positionals }: Parsed): void {
   if (v.ipv4 && v.ipv6) throw new UsageError('-4 and -6 exclude each other');
   if (v.quiet && v.verbose) throw new UsageError('-q and -v exclude each other');
   if ((v['auth-password-file'] !== undefined || v['auth-cleartext']) && v['auth-user'] === undefined) {
     throw new UsageError('--auth-password-file and --auth-cleartext need --auth-user');
   }
   if (v.defaults && v['etrn-hosts'] !== undefined) throw new UsageError('--defaults and --etrn-hosts exclude each other');
-  if (v.defaults && parsed.positionals.length > 1) {
+  if (v.defaults && positionals.length > 1) {
     throw new UsageError('--defaults takes at most one FILE and no client-hosts');
   }
-  if (v['etrn-hosts'] !== undefined && parsed.positionals.length > 0) {
+  if (v['etrn-hosts'] !== undefined && positionals.length > 0) {
     throw new UsageError('--etrn-hosts takes no server-host or client-hosts: they are in SPEC');
   }
   if (v['relay-to'] !== undefined && !v.atrn) throw new UsageError('--relay-to needs --atrn');
-  const [server, ...nodes] = v.defaults ? [] : parsed.positionals;
-  const tls = v.tls as TlsMode | undefined;
-  if (tls !== undefined && !tlsModes.includes(tls)) {
-    throw new UsageError(`--tls must be one of ${tlsModes.join(', ')}, not ${quote(tls)}`);
+}
+
+function tlsChoice(text: string | undefined): TlsMode | undefined {
+  if (text !== undefined && !(tlsModes as readonly string[]).includes(text)) {
+    throw new UsageError(`--tls must be one of ${tlsModes.join(', ')}, not ${quote(text)}`);
   }
+  return text as TlsMode | undefined;
+}
+
+/** The settings, each option's value checked and converted. */
+function settingsFrom({ values: v, positionals }: Parsed): CliSettings {
+  const [server, ...nodes] = v.defaults ? [] : positionals;
+  const flag = (value: boolean | undefined): boolean => value ?? false;
   return {
-    help: v.help ?? false,
-    defaults: v.defaults ?? false,
-    defaultsFile: v.defaults ? parsed.positionals[0] : undefined,
+    help: flag(v.help),
+    version: flag(v.version),
+    defaults: flag(v.defaults),
+    syslog: flag(v.syslog),
+    defaultsFile: v.defaults ? positionals[0] : undefined,
     etrnHosts: v['etrn-hosts'],
-    syslog: v.syslog ?? false,
-    version: v.version ?? false,
     server,
     nodes,
     bootCheck: v['boot-check'] ? true : undefined,
-    verbose: v.verbose ?? false,
-    quiet: v.quiet ?? false,
-    json: v.json ?? false,
-    dryRun: v['dry-run'] ?? false,
-    force: v.force ?? false,
+    verbose: flag(v.verbose),
+    quiet: flag(v.quiet),
+    json: flag(v.json),
+    dryRun: flag(v['dry-run']),
+    force: flag(v.force),
     port: integer('port', v.port, 1, 65535),
     localPort: integer('local-port', v['local-port'], 1, 65535),
     bootWaitMs: seconds('boot-wait', v['boot-wait'], true),
@@ -165,14 +180,14 @@ export function parseCommandLine(argv: readonly string[]): CliSettings {
     mta: mtaChoice(v.mta),
     jobs: integer('jobs', v.jobs, 1, 10_000),
     perSession: integer('per-session', v['per-session'], 1, 10_000),
-    tls,
+    tls: tlsChoice(v.tls),
     tlsCaFile: v['tls-ca'],
     tlsServername: v['tls-servername'],
-    tlsInsecure: v['tls-insecure'] ?? false,
+    tlsInsecure: flag(v['tls-insecure']),
     authUser: v['auth-user'],
     authPasswordFile: v['auth-password-file'],
-    authCleartext: v['auth-cleartext'] ?? false,
-    atrn: v.atrn ?? false,
+    authCleartext: flag(v['auth-cleartext']),
+    atrn: flag(v.atrn),
     relayTo: v['relay-to'],
   };
 }
