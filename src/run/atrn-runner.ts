@@ -9,12 +9,13 @@ import { AtrnSession } from '../protocol/atrn.js';
 import { mayRetryInClear } from '../protocol/auth-policy.js';
 import type { ErrorKind } from '../protocol/outcome.js';
 import { replyText } from '../protocol/reply.js';
-import type { AtrnReport, NodeResult, SessionResult } from '../result.js';
+import type { SessionFailure } from '../protocol/session.js';
+import type { AtrnReport, NodeResult, SessionError, SessionResult } from '../result.js';
 import { type SessionPlan, emptySession } from './plan.js';
 import { type SessionContext, connectToAny } from './session-runner.js';
 import { stopReason } from '../transport/abort.js';
 import { ConnectError } from '../transport/connect.js';
-import { type DialogueSettings, converse } from '../transport/dialogue.js';
+import { type DialogueResult, type DialogueSettings, converse } from '../transport/dialogue.js';
 import { type LocalMta, LocalMtaError, openLocalMta } from '../transport/local-mta.js';
 import { type RelayOutcome, relay } from '../transport/relay.js';
 import { HostNotFoundError } from '../transport/resolve.js';
@@ -55,6 +56,12 @@ function dismiss(local: LocalMta): void {
   setTimeout(() => local.socket.destroy(), 2000).unref();
 }
 
+/** The provider reached, its dialogue held up to the ATRN reply. */
+interface Reached {
+  readonly address: string;
+  readonly dialogue: Extract<DialogueResult<AtrnSession>, { readonly failure: null }>;
+}
+
 export async function runAtrnSession(s: SessionPlan, ctx: SessionContext, to: RelayTarget): Promise<SessionResult> {
   if (ctx.signal?.aborted) return failed(s, to, stopReason(ctx.signal).kind, `${stopReason(ctx.signal).message} before the session started`);
   const trace = ctx.trace(s.label);
@@ -66,29 +73,12 @@ export async function runAtrnSession(s: SessionPlan, ctx: SessionContext, to: Re
     const e = error instanceof LocalMtaError ? error : new LocalMtaError('refused', String(error));
     return failed(s, to, e.kind, `${e.message}; provider not contacted`);
   }
-  let addresses;
-  try {
-    addresses = await ctx.resolve(s.host);
-  } catch (error) {
+  const reached = await reachProvider(s, ctx, to);
+  if ('failed' in reached) {
     dismiss(local);
-    return failed(s, to, 'nohost', error instanceof HostNotFoundError ? error.message : String(error));
+    return reached.failed;
   }
-  const connected = await connectToAny(s, ctx, addresses);
-  if (connected instanceof ConnectError) {
-    dismiss(local);
-    return failed(s, to, connected.kind, connected.message);
-  }
-  const { socket, address } = connected;
-  const dialogue = await converse(socket, settings(s, ctx, address), ctx.tlsMode);
-  if (dialogue.failure) {
-    dismiss(local);
-    const { kind, phase, message } = dialogue.failure;
-    return { ...emptySession(s, { kind, phase, message, reply: null }), address, atrn: report(s, to, {}) };
-  }
-  const session = dialogue.session;
-  const atrnReply = session.atrnReplyRaw;
-  const reply = atrnReply && { code: atrnReply.code, enhanced: atrnReply.enhanced, text: replyText(atrnReply) };
-  const verdict = session.atrnReply;
+  const { dialogue } = reached;
   let outcome: RelayOutcome | null = null;
   if (dialogue.turned) {
     trace('==', `provider turned the connection around; relaying to ${formatHostPort(to.host, to.port)}`);
@@ -96,6 +86,38 @@ export async function runAtrnSession(s: SessionPlan, ctx: SessionContext, to: Re
   } else {
     dismiss(local);
   }
+  return sessionResult(s, to, reached, outcome);
+}
+
+/**
+ * Resolves the provider, connects to one of its addresses and runs the
+ * customer's dialogue up to the ATRN reply; a failure on the way comes back
+ * as the session's result (the caller dismisses the local MTA).
+ */
+async function reachProvider(s: SessionPlan, ctx: SessionContext, to: RelayTarget): Promise<Reached | { readonly failed: SessionResult }> {
+  let addresses;
+  try {
+    addresses = await ctx.resolve(s.host);
+  } catch (error) {
+    return { failed: failed(s, to, 'nohost', error instanceof HostNotFoundError ? error.message : String(error)) };
+  }
+  const connected = await connectToAny(s, ctx, addresses);
+  if (connected instanceof ConnectError) return { failed: failed(s, to, connected.kind, connected.message) };
+  const { socket, address } = connected;
+  const dialogue = await converse(socket, settings(s, ctx, address), ctx.tlsMode);
+  if (dialogue.failure) {
+    const { kind, phase, message } = dialogue.failure;
+    return { failed: { ...emptySession(s, { kind, phase, message, reply: null }), address, atrn: report(s, to, {}) } };
+  }
+  return { address, dialogue };
+}
+
+/** The session's facts once the ATRN reply is in (and the relay is over, when the provider turned). */
+function sessionResult(s: SessionPlan, to: RelayTarget, { address, dialogue }: Reached, outcome: RelayOutcome | null): SessionResult {
+  const session = dialogue.session;
+  const atrnReply = session.atrnReplyRaw;
+  const reply = atrnReply && { code: atrnReply.code, enhanced: atrnReply.enhanced, text: replyText(atrnReply) };
+  const verdict = session.atrnReply;
   const ok = verdict?.type === 'turn' || verdict?.type === 'nomail';
   const nodes: NodeResult[] = s.nodes.map((node) => ({
     node,
@@ -103,7 +125,6 @@ export async function runAtrnSession(s: SessionPlan, ctx: SessionContext, to: Re
     ...(reply ? { code: reply.code, enhanced: reply.enhanced, text: reply.text } : {}),
     ok,
   }));
-  const failure = session.error ?? (outcome?.failure ? { ...outcome.failure, phase: 'relay' as const, reply: null } : null);
   return {
     server: s.server,
     port: s.port,
@@ -111,7 +132,7 @@ export async function runAtrnSession(s: SessionPlan, ctx: SessionContext, to: Re
     tls: dialogue.tls,
     authenticated: session.authenticated,
     etrnAdvertised: null,
-    error: failure && { kind: failure.kind, message: failure.message, phase: failure.phase, reply: failure.reply && { code: failure.reply.code, enhanced: failure.reply.enhanced, text: replyText(failure.reply) } },
+    error: sessionError(session.error, outcome),
     nodes,
     atrn: report(s, to, {
       atrnAdvertised: session.atrnAdvertised,
@@ -119,20 +140,29 @@ export async function runAtrnSession(s: SessionPlan, ctx: SessionContext, to: Re
       reply,
       noMail: verdict?.type === 'nomail',
       turned: dialogue.turned !== null,
-      ...(outcome
-        ? {
-            messages: {
-              offered: outcome.counts.offered,
-              accepted: outcome.counts.accepted,
-              refused: outcome.counts.refused,
-              deferred: outcome.counts.deferred,
-            },
-            recipientsRefused: outcome.counts.recipientsRefused,
-            providerQuit: outcome.counts.quit,
-            bodyBytes: outcome.bodyBytes,
-          }
-        : {}),
+      ...(outcome ? relayed(outcome) : {}),
     }),
+  };
+}
+
+/** The session's own failure, else the relay's; null when neither failed. */
+function sessionError(own: SessionFailure | null, outcome: RelayOutcome | null): SessionError | null {
+  const failure = own ?? (outcome?.failure ? { ...outcome.failure, phase: 'relay' as const, reply: null } : null);
+  return failure && { kind: failure.kind, message: failure.message, phase: failure.phase, reply: failure.reply && { code: failure.reply.code, enhanced: failure.reply.enhanced, text: replyText(failure.reply) } };
+}
+
+/** What the relay counted, for the ATRN report. */
+function relayed(outcome: RelayOutcome): Partial<AtrnReport> {
+  return {
+    messages: {
+      offered: outcome.counts.offered,
+      accepted: outcome.counts.accepted,
+      refused: outcome.counts.refused,
+      deferred: outcome.counts.deferred,
+    },
+    recipientsRefused: outcome.counts.recipientsRefused,
+    providerQuit: outcome.counts.quit,
+    bodyBytes: outcome.bodyBytes,
   };
 }
 

@@ -30,73 +30,114 @@ export class LocalMtaError extends Error {
 
 const MAX_GREETING = 16_384;
 
-/** Connects and reads a 220 greeting; throws LocalMtaError. */
-export async function openLocalMta(options: {
+export interface LocalMtaOptions {
   readonly host: string;
   readonly port: number;
   readonly connector: Connector;
   readonly timeoutMs: number;
   readonly signal: AbortSignal | undefined;
   readonly trace: Trace;
-}): Promise<LocalMta> {
-  const { host, port, trace } = options;
+}
+
+/** Connects and reads a 220 greeting; throws LocalMtaError. */
+export async function openLocalMta(options: LocalMtaOptions): Promise<LocalMta> {
+  const { host, port } = options;
   const where = `local MTA ${host.includes(':') ? `[${host}]` : host}:${port}`;
-  let socket: Socket;
+  const socket = await connect(options, where);
+  options.trace('==', `connected to ${where}`);
+  return new Promise<LocalMta>((resolve, reject) => {
+    const greeting = new Greeting(where, options.trace);
+    watchGreeting(socket, where, options, greeting, (end) => {
+      if (end.error) {
+        socket.destroy();
+        reject(end.error);
+      } else {
+        socket.pause();
+        resolve({ socket, greeting: greeting.lines, rest: end.rest });
+      }
+    });
+  });
+}
+
+async function connect(options: LocalMtaOptions, where: string): Promise<Socket> {
+  const { host, port } = options;
   try {
-    socket = await options.connector({ host, port, localAddress: undefined, timeoutMs: options.timeoutMs, signal: options.signal });
+    return await options.connector({ host, port, localAddress: undefined, timeoutMs: options.timeoutMs, signal: options.signal });
   } catch (error) {
     const e = error instanceof ConnectError ? error : new ConnectError('refused', String(error));
     throw new LocalMtaError(e.kind, `${where}: ${e.message}`);
   }
-  trace('==', `connected to ${where}`);
-  return new Promise<LocalMta>((resolve, reject) => {
-    let buffered: Buffer = Buffer.alloc(0);
-    const lines: string[] = [];
-    const done = (error: LocalMtaError | null, rest: Buffer = Buffer.alloc(0)): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (error) {
-        socket.destroy();
-        reject(error);
-      } else {
-        socket.pause();
-        resolve({ socket, greeting: lines, rest });
-      }
-    };
-    const onData = (chunk: Buffer): void => {
-      buffered = Buffer.concat([buffered, chunk]);
-      let nl: number;
-      while ((nl = buffered.indexOf(0x0a)) >= 0) {
-        const raw = buffered.subarray(0, nl).toString('latin1').replace(/\r$/, '');
-        buffered = buffered.subarray(nl + 1);
-        trace('<-', cleanText(Buffer.from(raw, 'latin1')));
-        lines.push(raw);
-        const parsed = replyLineCode(raw);
-        if (!parsed) return done(new LocalMtaError('protocol', `${where} sent a greeting that is not SMTP`));
-        if (parsed.last) {
-          if (parsed.code !== 220) return done(new LocalMtaError('refused', `${where} refused the session: ${cleanText(Buffer.from(raw, 'latin1'))}`));
-          return done(null, buffered);
-        }
-      }
-      if (buffered.length + lines.join('').length > MAX_GREETING) done(new LocalMtaError('protocol', `${where} sent a greeting over ${MAX_GREETING} octets`));
-    };
-    const onError = (error: NodeJS.ErrnoException): void => done(new LocalMtaError('refused', `${where}: ${describeSocketError(error)}`));
-    const onClose = (): void => done(new LocalMtaError('refused', `${where} closed the connection before its greeting`));
-    const onAbort = (): void => {
-      const why = stopReason(options.signal);
-      done(new LocalMtaError(why.kind, `${why.message} while waiting for the ${where} greeting`));
-    };
-    const timer = setTimeout(
-      () => done(new LocalMtaError('timeout', `${where} sent no greeting within ${formatSeconds(options.timeoutMs)}`)),
-      options.timeoutMs,
-    );
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
-  });
+}
+
+/** How the wait for the greeting ended: with a failure, or with the bytes that came after it. */
+type GreetingEnd = { readonly error: LocalMtaError } | { readonly error: null; readonly rest: Buffer };
+
+/** The greeting's lines as they arrive, each traced and judged. */
+class Greeting {
+  readonly lines: string[] = [];
+  private buffered: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly where: string,
+    private readonly trace: Trace,
+  ) {}
+
+  /** Takes a chunk; returns how the greeting ended, or null while it goes on. */
+  feed(chunk: Buffer): GreetingEnd | null {
+    this.buffered = Buffer.concat([this.buffered, chunk]);
+    let nl: number;
+    while ((nl = this.buffered.indexOf(0x0a)) >= 0) {
+      const raw = this.buffered.subarray(0, nl).toString('latin1').replace(/\r$/, '');
+      this.buffered = this.buffered.subarray(nl + 1);
+      this.trace('<-', cleanText(Buffer.from(raw, 'latin1')));
+      this.lines.push(raw);
+      const end = this.judge(raw);
+      if (end) return end;
+    }
+    if (this.buffered.length + this.lines.join('').length > MAX_GREETING) {
+      return { error: new LocalMtaError('protocol', `${this.where} sent a greeting over ${MAX_GREETING} octets`) };
+    }
+    return null;
+  }
+
+  private judge(raw: string): GreetingEnd | null {
+    const parsed = replyLineCode(raw);
+    if (!parsed) return { error: new LocalMtaError('protocol', `${this.where} sent a greeting that is not SMTP`) };
+    if (!parsed.last) return null;
+    if (parsed.code !== 220) return { error: new LocalMtaError('refused', `${this.where} refused the session: ${cleanText(Buffer.from(raw, 'latin1'))}`) };
+    return { error: null, rest: this.buffered };
+  }
+}
+
+/**
+ * Feeds the socket's bytes to `greeting` until it ends, the socket fails or
+ * closes, the per-reply timeout runs out or the signal stops the run; then
+ * removes its listeners and calls `settle` once.
+ */
+function watchGreeting(socket: Socket, where: string, options: LocalMtaOptions, greeting: Greeting, settle: (end: GreetingEnd) => void): void {
+  const done = (end: GreetingEnd): void => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.off('close', onClose);
+    options.signal?.removeEventListener('abort', onAbort);
+    settle(end);
+  };
+  const fail = (error: LocalMtaError): void => done({ error });
+  const onData = (chunk: Buffer): void => {
+    const end = greeting.feed(chunk);
+    if (end) done(end);
+  };
+  const onError = (error: NodeJS.ErrnoException): void => fail(new LocalMtaError('refused', `${where}: ${describeSocketError(error)}`));
+  const onClose = (): void => fail(new LocalMtaError('refused', `${where} closed the connection before its greeting`));
+  const onAbort = (): void => {
+    const why = stopReason(options.signal);
+    fail(new LocalMtaError(why.kind, `${why.message} while waiting for the ${where} greeting`));
+  };
+  const timer = setTimeout(() => fail(new LocalMtaError('timeout', `${where} sent no greeting within ${formatSeconds(options.timeoutMs)}`)), options.timeoutMs);
+  socket.on('data', onData);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
 }
