@@ -13,7 +13,9 @@ rec etrn_start "$(show etrn.service ExecMainStartTimestampMonotonic)"
 rec etrn_exit "$(show etrn.service ExecMainExitTimestampMonotonic)"
 rec etrn_result "$(show etrn.service Result)"
 rec etrn_status "$(show etrn.service ExecMainStatus)"
-rec postfix_active "$(show postfix@-.service ActiveEnterTimestampMonotonic)"
+# Debian 12 runs Postfix in postfix@-.service (postfix.service is a stub),
+# Debian 13 in postfix.service itself.
+rec postfix_active "$(show postfix.service ActiveEnterTimestampMonotonic) $(show postfix@-.service ActiveEnterTimestampMonotonic)"
 rec release_start "$(show etrn-release.service ExecMainStartTimestampMonotonic)"
 rec etrn_enabled "$(systemctl is-enabled etrn.service)"
 rec etrn_uids "$(journalctl -b -u etrn.service -t etrn -o export | sed -n 's/^_UID=//p' | sort -u | tr '\n' ' ')"
