@@ -6,7 +6,8 @@
 // package.json.orig), `postpack` runs `restore`.
 //   node scripts/pack-manifest.mjs strip|restore [DIR]
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** The manifest as shipped: without the scripts that only serve a clone. */
 export function packedManifest(pkg) {
@@ -14,16 +15,20 @@ export function packedManifest(pkg) {
   return { ...pkg, scripts };
 }
 
-const [mode, dir = '.'] = process.argv.slice(2);
-const file = join(dir, 'package.json');
-const orig = `${file}.orig`;
-if (mode === 'strip') {
-  const text = readFileSync(file, 'utf8');
-  if (!existsSync(orig)) writeFileSync(orig, text);
-  writeFileSync(file, `${JSON.stringify(packedManifest(JSON.parse(text)), null, 2)}\n`);
-} else if (mode === 'restore') {
-  if (existsSync(orig)) renameSync(orig, file);
-} else {
-  process.stderr.write('usage: node scripts/pack-manifest.mjs strip|restore [DIR]\n');
-  process.exitCode = 64;
+function main([mode, dir = '.']) {
+  const file = join(dir, 'package.json');
+  const orig = `${file}.orig`;
+  if (mode === 'strip') {
+    const text = readFileSync(file, 'utf8');
+    if (!existsSync(orig)) writeFileSync(orig, text);
+    writeFileSync(file, `${JSON.stringify(packedManifest(JSON.parse(text)), null, 2)}\n`);
+  } else if (mode === 'restore') {
+    if (existsSync(orig)) renameSync(orig, file);
+  } else {
+    process.stderr.write('usage: node scripts/pack-manifest.mjs strip|restore [DIR]\n');
+    process.exitCode = 64;
+  }
 }
+
+// Run as a script, not when a test imports packedManifest.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main(process.argv.slice(2));
