@@ -4,8 +4,10 @@
 # inside a Debian 12 root made by mmdebstrap (scripts/debian-root.sh, cached
 # per day), with a clean copy of this repository (the files git knows, plus
 # node_modules) and the MTA labs (ETRN_LAB_CACHE, bound at the same path).
-# Inside: lab/install.sh (libraries and users the labs need; a no-op when in
-# place), `npm run build` and `node --test` on every test file except
+# The root gets the labs' libraries (from their stamps) when it is made and
+# the host's accounts (the labs' files belong to the host's postfix, smmsp,
+# Debian-exim... users). Inside: `npm run build` and `node --test` on every
+# test file except
 # test/debian/ (that one boots Debian roots itself, and already runs the
 # packaged etrn on Node 18). Called by .ci/run after `npm test`. Run as root.
 set -euo pipefail
@@ -35,11 +37,11 @@ cat >"$work/root/run-tests.sh" <<'END'
 set -eu
 cd /etrn
 echo "test-node18: node $(node --version), npm $(npm --version)" >&2
-bash lab/install.sh >/dev/null
 npm run build
 find dist/test -name '*.test.js' ! -path 'dist/test/debian/*' | sort >/tmp/tests
 node --test --test-reporter=spec $(cat /tmp/tests)
 END
 systemd-nspawn -q --register=no --keep-unit --pipe -D "$work/root" \
-  --bind="$lab" --setenv=ETRN_LAB_CACHE="$lab" --setenv=DEBIAN_FRONTEND=noninteractive \
+  --bind="$lab" --bind-ro=/etc/passwd --bind-ro=/etc/group --bind-ro=/etc/shadow --bind-ro=/etc/gshadow \
+  --setenv=ETRN_LAB_CACHE="$lab" --setenv=DEBIAN_FRONTEND=noninteractive \
   /bin/bash /run-tests.sh
