@@ -57,4 +57,21 @@ rec skip_condition "$(show etrn.service ConditionResult)"
 rec skip_exec_condition "$(journalctl -b _SYSTEMD_INVOCATION_ID="$(show etrn.service InvocationID)" -o cat | grep -c 'skipped\|condition' )"
 rec skip_etrn_lines "$(journalctl -b _SYSTEMD_INVOCATION_ID="$(show etrn.service InvocationID)" -t etrn -o cat | wc -l)"
 mv /root/etrn.default.saved /etc/default/etrn
+
+# SMTP AUTH with the secret handed over as a systemd credential, through the
+# drop-in the package documents; the file stays root-only.
+install -d -m 0700 /etc/etrn
+printf 'cred-secret\n' >/etc/etrn/password
+chmod 0600 /etc/etrn/password
+install -D -m 0644 /usr/share/doc/etrn/examples/etrn-auth.conf /etc/systemd/system/etrn.service.d/etrn-auth.conf
+cp /etc/default/etrn /root/etrn.default.saved
+sed -i 's/^ETRN_OPTIONS="/ETRN_OPTIONS="--auth-user etrnuser --auth-cleartext /' /etc/default/etrn
+systemctl daemon-reload
+timeout 120 systemctl start etrn.service
+rec auth_start_status $?
+rec auth_result "$(show etrn.service Result)"
+journalctl -b -u etrn.service _SYSTEMD_INVOCATION_ID="$(show etrn.service InvocationID)" -o cat >/root/etrn-auth.journal
+mv /root/etrn.default.saved /etc/default/etrn
+rm /etc/systemd/system/etrn.service.d/etrn-auth.conf
+systemctl daemon-reload
 rec done yes

@@ -108,6 +108,7 @@ describe('Debian package on booted Debian roots', { concurrency: false }, () => 
       let releaseServer: Server;
       const etrns: { connection: number; line: string; at: bigint }[] = [];
       let releasedAt = 0n;
+      const auths: { connection: number; plain: string }[] = [];
       let bootResults = new Map<string, string>();
 
       before(async () => {
@@ -135,7 +136,16 @@ describe('Debian package on booted Debian roots', { concurrency: false }, () => 
             const line = await conn.readLine();
             if (line === null) return;
             const verb = (line.split(' ')[0] ?? '').toUpperCase();
-            if (verb === 'EHLO') conn.send('250-etrn-server.test', '250 ETRN');
+            if (verb === 'EHLO') conn.send('250-etrn-server.test', '250-AUTH PLAIN', '250 ETRN');
+            else if (verb === 'AUTH') {
+              let response = line.split(' ')[2];
+              if (response === undefined) {
+                conn.send('334 ');
+                response = (await conn.readLine()) ?? '';
+              }
+              auths.push({ connection: index, plain: Buffer.from(response, 'base64').toString('utf8') });
+              conn.send('235 2.7.0 Authentication successful');
+            }
             else if (verb === 'HELO') conn.send('250 etrn-server.test');
             else if (verb === 'ETRN') {
               etrns.push({ connection: index, line, at: process.hrtime.bigint() });
@@ -263,7 +273,8 @@ systemctl enable postfix.service
           assert.equal(get(bootResults, `${hook}_result`), 'success', journal);
         }
         const sessions = [...new Set(etrns.map((e) => e.connection))];
-        assert.equal(sessions.length, 3, `sessions with ETRN: boot, NetworkManager, ppp; got ${JSON.stringify(etrns.map((e) => e.line))}`);
+        // Boot, NetworkManager, ppp, then the AUTH run below.
+        assert.equal(sessions.length, 4, `sessions with ETRN: boot, NetworkManager, ppp, AUTH; got ${JSON.stringify(etrns.map((e) => e.line))}`);
         assert.match(journal, /90-etrn: eth0 up: starting etrn\.service/);
         assert.match(journal, /ppp-etrn: ppp0 ip-up: starting etrn\.service/);
       });
@@ -273,6 +284,22 @@ systemctl enable postfix.service
         // systemd's word for "ExecCondition= said no": skipped, not failed.
         assert.equal(get(bootResults, 'skip_result'), 'exec-condition');
         assert.equal(get(bootResults, 'skip_etrn_lines'), '0');
+      });
+
+      test(`${suite}: with the AUTH drop-in, etrn gets the secret as the systemd credential etrn-password`, () => {
+        const journal = readFileSync(join(dir, 'root/etrn-auth.journal'), 'utf8');
+        assert.equal(get(bootResults, 'auth_start_status'), '0', journal);
+        assert.equal(get(bootResults, 'auth_result'), 'success', journal);
+        assert.deepEqual(
+          auths.map((a) => a.plain),
+          ['\0etrnuser\0cred-secret'],
+          `AUTH seen by the server (only the AUTH run authenticates):\n${journal}`,
+        );
+        const authSession = auths[0]!.connection;
+        assert.deepEqual(
+          etrns.filter((e) => e.connection === authSession).map((e) => e.line),
+          CLIENTS.map((c) => `ETRN ${c}`),
+        );
       });
 
       test(`${suite}: sendmail-base's etrn is diverted either way round; remove keeps the conffile, purge leaves nothing`, () => {
