@@ -44,7 +44,7 @@ export async function findSecret(file: string | undefined, env: NodeJS.ProcessEn
     const credentials = env.CREDENTIALS_DIRECTORY;
     if (credentials !== undefined && credentials !== '') return readPasswordFile(join(credentials, CREDENTIAL_NAME));
     throw new UsageError(
-      '--auth-user needs the secret in ETRN_PASSWORD, --auth-password-file FILE or the systemd credential etrn-password',
+      '--auth-user needs the secret in ETRN_PASSWORD or --auth-password-file FILE (or the systemd credential etrn-password)',
     );
   }
   return { password, warning: null };

@@ -37,6 +37,6 @@ describe('findSecret and systemd credentials', () => {
   });
 
   test('without any source the usage error names all three', async () => {
-    await assert.rejects(findSecret(undefined, {}), /ETRN_PASSWORD, --auth-password-file FILE or the systemd credential etrn-password/);
+    await assert.rejects(findSecret(undefined, {}), /ETRN_PASSWORD or --auth-password-file FILE \(or the systemd credential etrn-password\)/);
   });
 });
