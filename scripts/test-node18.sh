@@ -34,7 +34,8 @@ mkdir "$work/root/etrn"
 (cd "$repo" && git ls-files -co --exclude-standard -z | tar --null --ignore-failed-read -T - -cf -) | tar -C "$work/root/etrn" -xf -
 cp -a "$repo/node_modules" "$work/root/etrn/"
 
-printf '%s\n' "$@" >"$work/root/tests"
+: >"$work/root/tests"
+[ "$#" -eq 0 ] || printf '%s\n' "$@" >"$work/root/tests"
 cat >"$work/root/run-tests.sh" <<'END'
 set -eu
 cd /etrn
