@@ -24,7 +24,7 @@ lab=$(cd "$lab" && pwd)
 # Debian's npm (to run the build as a user would), the tools the tests call,
 # and the libraries of the unpacked labs (from their stamps).
 libs=$(sed -n 's/^libs=//p' "$lab"/*/installed.stamp | tr ' ' '\n' | sed '/^$/d' | sort -u | paste -sd, -)
-tarball=$(bash "$repo/scripts/debian-root.sh" bookworm "npm,openssl,man-db,groff-base,debhelper,dpkg-dev,lintian,$libs")
+tarball=$(bash "$repo/scripts/debian-root.sh" bookworm "npm,openssl,man-db,groff-base,$libs")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/etrn-node18.XXXXXX")
 trap 'rm -rf "$work"' EXIT
