@@ -21,10 +21,11 @@ command -v systemd-nspawn >/dev/null || die "systemd-nspawn not found: apt-get i
 ls "$lab"/*/installed.stamp >/dev/null 2>&1 || die "no MTA labs in $lab: run lab/install.sh first"
 lab=$(cd "$lab" && pwd)
 
-# Debian's npm (to run the build as a user would), the tools the tests call,
+# Debian's npm (to run the build as a user would), the tools the tests call
+# (m4: the Sendmail lab builds its sendmail.cf),
 # and the libraries of the unpacked labs (from their stamps).
 libs=$(sed -n 's/^libs=//p' "$lab"/*/installed.stamp | tr ' ' '\n' | sed '/^$/d' | sort -u | paste -sd, -)
-tarball=$(bash "$repo/scripts/debian-root.sh" bookworm "npm,openssl,man-db,groff-base,$libs")
+tarball=$(bash "$repo/scripts/debian-root.sh" bookworm "npm,openssl,man-db,groff-base,m4,$libs")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/etrn-node18.XXXXXX")
 trap 'rm -rf "$work"' EXIT
