@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs that npm does not: the private,
 # unpacked MTA labs (Postfix, Sendmail, Exim, OpenSMTPD; none installed as a
-# package) and the Debian tools the tests call (openssl). Run as root; safe
+# package) and the Debian tools the tests call (openssl; the Debian packaging and booted-root tools). Run as root; safe
 # to run again (a fast no-op when everything is in place).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 [ "$(id -u)" -eq 0 ] || { echo "lab/install.sh: must run as root" >&2; exit 1; }
 need=()
-for p in openssl man-db groff-base systemd; do
+# debhelper, dpkg-dev, lintian: npm run deb; mmdebstrap, systemd-container:
+# the booted Debian roots of test/debian/ and scripts/test-node18.sh.
+for p in openssl man-db groff-base systemd debhelper dpkg-dev lintian mmdebstrap systemd-container; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -1,6 +1,8 @@
-// Where the AUTH secret comes from: a file (--auth-password-file) or the
-// ETRN_PASSWORD environment variable, never the command line (argv is
-// visible to every local user in ps).
+// Where the AUTH secret comes from: a file (--auth-password-file), the
+// ETRN_PASSWORD environment variable or a systemd credential
+// ($CREDENTIALS_DIRECTORY/etrn-password, from LoadCredential=), never the
+// command line (argv is visible to every local user in ps).
+import { join } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
 import { readRegularFile, SECRET_FILE_MAX_BYTES } from './bounded-read.js';
 
@@ -22,12 +24,23 @@ export async function readPasswordFile(path: string, signal?: AbortSignal): Prom
   return { password, warning };
 }
 
-/** The secret for --auth-user: the file if given, else ETRN_PASSWORD. */
+/** The name of the systemd credential etrn reads (LoadCredential=etrn-password:FILE). */
+export const CREDENTIAL_NAME = 'etrn-password';
+
+/**
+ * The secret for --auth-user: the file if given, else ETRN_PASSWORD, else the
+ * systemd credential when the service manager passed one
+ * ($CREDENTIALS_DIRECTORY is set only for units with LoadCredential= etc.).
+ */
 export async function findSecret(file: string | undefined, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Secret> {
   if (file !== undefined) return readPasswordFile(file, signal);
   const password = env.ETRN_PASSWORD;
   if (password === undefined || password === '') {
-    throw new UsageError('--auth-user needs the secret in ETRN_PASSWORD or --auth-password-file FILE');
+    const credentials = env.CREDENTIALS_DIRECTORY;
+    if (credentials !== undefined && credentials !== '') return readPasswordFile(join(credentials, CREDENTIAL_NAME), signal);
+    throw new UsageError(
+      '--auth-user needs the secret in ETRN_PASSWORD or --auth-password-file FILE (or the systemd credential etrn-password)',
+    );
   }
   return { password, warning: null };
 }

@@ -97,6 +97,13 @@ describe('contrib/systemd/etrn.service', () => {
   test('is started at boot', () => {
     assert.deepEqual(values(unit, 'Install', 'WantedBy'), ['multi-user.target']);
   });
+
+  test('does not hold up boot: not ordered before multi-user.target', () => {
+    // Without DefaultDependencies=no the target would add After=etrn.service.
+    assert.deepEqual(values(unit, 'Unit', 'DefaultDependencies'), ['no']);
+    assert.ok(!words(unit, 'Unit', 'Before').includes('multi-user.target'));
+    assert.ok(words(unit, 'Unit', 'Conflicts').includes('shutdown.target'));
+  });
 });
 
 describe('contrib/systemd/etrn.timer', () => {

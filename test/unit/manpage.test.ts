@@ -1,4 +1,4 @@
-// The manual page (man/etrn.1) against what it documents: it renders with
+// The manual page (man/etrn.8) against what it documents: it renders with
 // man(1) and groff without warnings and has every section; its OPTIONS
 // section, the option table the command line is parsed with (optionTable)
 // and --help (helpText) name the same options with the same arguments; and
@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { helpText, optionTable } from '../../src/cli/args.js';
 import { repoRoot } from '../helpers/cli.js';
 
-const pagePath = resolve(repoRoot, 'man/etrn.1');
+const pagePath = resolve(repoRoot, 'man/etrn.8');
 const readmePath = resolve(repoRoot, 'README.md');
 const source = readFileSync(pagePath, 'utf8');
 const readme = readFileSync(readmePath, 'utf8');
@@ -201,8 +201,8 @@ function collect(entries: readonly string[], where: string): Map<string, string>
 /** Option name → argument, from the OPTIONS section of the page (its .TP tags). */
 function pageOptions(): Map<string, string> {
   const tags = sourceTags('OPTIONS');
-  assert.ok(tags.length > 0, 'the OPTIONS section of man/etrn.1 has no .TP entries');
-  return collect(tags, 'man/etrn.1 OPTIONS');
+  assert.ok(tags.length > 0, 'the OPTIONS section of man/etrn.8 has no .TP entries');
+  return collect(tags, 'man/etrn.8 OPTIONS');
 }
 
 /** The entries of helpText's "Options:" block: each line's left column. */
@@ -285,7 +285,7 @@ function showMap<K, V>(map: ReadonlyMap<K, V>): string {
   return [...map].map(([k, v]) => `${String(k)}${v === '' ? '' : ` ${String(v)}`}`).join(', ');
 }
 
-describe('man/etrn.1', () => {
+describe('man/etrn.8', () => {
   test('renders with man -l: exit 0, no warnings, every section', (t) => {
     const { command, result, fallbackReason } = render();
     if (fallbackReason !== null) t.diagnostic(`rendered with groff instead of man: ${fallbackReason}`);
@@ -323,16 +323,16 @@ describe('man/etrn.1', () => {
       .split('\n')
       .map((text, i) => ({ line: i + 1, text }))
       .filter(({ text }) => !/^\.\s*\\"/.test(text) && /(^|[^\\\w])-{1,2}[A-Za-z0-9]/.test(text));
-    assert.deepEqual(unescaped, [], 'unescaped option-like hyphens in man/etrn.1');
+    assert.deepEqual(unescaped, [], 'unescaped option-like hyphens in man/etrn.8');
   });
 
   test('.TH names the package version', () => {
     const th = source.split('\n').find((l) => l.startsWith('.TH '));
-    assert.ok(th, 'man/etrn.1 has no .TH line');
+    assert.ok(th, 'man/etrn.8 has no .TH line');
     const args = roffArgs(th.slice(4));
     const { version } = JSON.parse(readFileSync(resolve(repoRoot, 'package.json'), 'utf8')) as { version: string };
     assert.equal(args[0], 'ETRN');
-    assert.equal(args[1], '1');
+    assert.equal(args[1], '8');
     assert.equal(args[3], `etrn ${version}`, '.TH: the fourth argument should be "etrn <package.json version>"');
   });
 
@@ -349,7 +349,7 @@ describe('man/etrn.1', () => {
     const page = new Set(pageOptions().keys());
     const help = new Set(collect(helpEntries(), 'helpText').keys());
     const table = new Set(tableOptions().keys());
-    const diff = differences({ 'man/etrn.1 OPTIONS': page, 'optionTable (src/cli/args.ts)': table, 'helpText (--help)': help });
+    const diff = differences({ 'man/etrn.8 OPTIONS': page, 'optionTable (src/cli/args.ts)': table, 'helpText (--help)': help });
     assert.deepEqual(diff, [], `the option lists have drifted apart:\n${diff.join('\n')}`);
   });
 
@@ -391,14 +391,14 @@ describe('man/etrn.1', () => {
   });
 
   test('EXIT STATUS lists the statuses of the README table', () => {
-    const page = exitStatuses(sourceTags('EXIT STATUS'), 'man/etrn.1 EXIT STATUS');
+    const page = exitStatuses(sourceTags('EXIT STATUS'), 'man/etrn.8 EXIT STATUS');
     const table = exitStatuses(readmeExitCells(), 'README.md exit status table');
-    assert.ok(page.size > 0, 'man/etrn.1: EXIT STATUS has no .TP entries');
+    assert.ok(page.size > 0, 'man/etrn.8: EXIT STATUS has no .TP entries');
     const sorted = (m: Map<number, string>): Map<number, string> => new Map([...m].sort(([a], [b]) => a - b));
     assert.deepEqual(
       sorted(page),
       sorted(table),
-      `exit statuses differ:\n  man/etrn.1: ${showMap(sorted(page))}\n  README.md:  ${showMap(sorted(table))}`,
+      `exit statuses differ:\n  man/etrn.8: ${showMap(sorted(page))}\n  README.md:  ${showMap(sorted(table))}`,
     );
   });
 });

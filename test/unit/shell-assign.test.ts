@@ -454,7 +454,7 @@ describe('parseShellAssignments: real files', () => {
       "QUEUE_PARMS='-O QueueSortOrder=host';",
       'MSP_PARMS="";',
       '#------------------------------------------------------------',
-      '# Hosts to prod when we come up (etrn(1)):',
+      '# Hosts to prod when we come up (etrn(8)):',
       '#   server[:client[,client...]] ...',
       '#ETRN_HOSTS="mx.provider.example"',
       'ETRN_CLIENT=client1.example.org',
