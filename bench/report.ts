@@ -105,6 +105,10 @@ export function targets(r: Results): Target[] {
     out.push({ name: '300 servers, a third hanging, -t 3: wall (worst run)', goal: `≤ ${ms(w.target)} ms (2 × -t)`, value: `${ms(w.max)} ms`, holds: w.max <= w.target, margin: pct(w.max, w.target) });
     out.push({ name: '300 servers, a third hanging: peak RSS (worst run)', goal: `≤ ${m.target} MB`, value: `${m.max} MB`, holds: m.max <= m.target, margin: pct(m.max, m.target) });
   }
+  const atrn = r.standalone?.['atrn']?.result as { messageMiB: number; rssGrowthMiB: number; targetMiB: number } | undefined;
+  if (atrn) {
+    out.push({ name: `ATRN, one ${atrn.messageMiB} MiB message: growth of etrn's RSS`, goal: `< ${atrn.targetMiB} MiB (the message)`, value: `${atrn.rssGrowthMiB} MiB`, holds: atrn.rssGrowthMiB < atrn.targetMiB, margin: pct(atrn.rssGrowthMiB, atrn.targetMiB) });
+  }
   return out;
 }
 

@@ -28,6 +28,12 @@ export const STANDALONE: readonly Standalone[] = [
     script: 'scram.js',
     args: ['--reps', '3'],
   },
+  {
+    name: 'atrn',
+    title: 'ATRN: growth of etrn\'s resident memory while relaying one 50 MiB message',
+    script: 'atrn-memory.js',
+    args: ['50'],
+  },
 ];
 
 /** Runs one standalone benchmark and returns its JSON document. */
