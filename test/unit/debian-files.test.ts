@@ -98,6 +98,8 @@ describe('scripts/start-up.sh (/usr/share/etrn/start-up)', () => {
       ['ETRN_HOSTS=""\n', 1],
       ['ETRN_HOSTS=\n', 1],
       ['ETRN_OPTIONS="--retries 3"\n', 1],
+      ['ATRN_HOSTS="odmr.example.net:example.org"\n', 0],
+      ['ATRN_HOSTS=""\n', 1],
     ];
     for (const [text, status] of cases) {
       const r = startUp(['--check'], { 'default-etrn': text });
@@ -114,6 +116,12 @@ describe('scripts/start-up.sh (/usr/share/etrn/start-up)', () => {
       `--defaults|${join(dir, 'default-etrn')}|--retries|3|-v|`,
       `--defaults|${join(dir, 'default-sendmail')}|--retries|3|-v|`,
     ]);
+  });
+
+  test('a file that sets ATRN_HOSTS runs etrn --atrn --defaults FILE $ATRN_OPTIONS (after the ETRN run of that file)', () => {
+    const r = startUp([], { 'default-etrn': 'ETRN_HOSTS="a.example"\nATRN_HOSTS="odmr.example:b.example"\n' }, { ETRN_OPTIONS: '-v', ATRN_OPTIONS: '--auth-user site' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.calls, [`--defaults|${join(dir, 'default-etrn')}|-v|`, `--atrn|--defaults|${join(dir, 'default-etrn')}|--auth-user|site|`]);
   });
 
   test('ETRN_OPTIONS is split into words without pathname expansion', () => {
