@@ -10,6 +10,7 @@ import { type EtrnResult, summarize } from '../result.js';
 import { type SessionContext, runWithRetries } from './session-runner.js';
 import { DeadlineReached, stopReason } from '../transport/abort.js';
 import { waitForLocalMta } from '../transport/boot-check.js';
+import { formatHostPort } from '../names/server.js';
 import { type Connector, tcpConnector } from '../transport/connect.js';
 import type { TraceDirection } from '../transport/drive.js';
 import { defaultJobs } from '../transport/fd-limit.js';
@@ -75,6 +76,7 @@ async function bootCheck(p: Plan, options: EtrnOptions, connector: Connector, tr
   const relayHost = p.relayTo && p.relayTo.host !== 'localhost' ? [p.relayTo.host] : undefined;
   const localPort = p.relayTo?.port ?? options.localPort ?? defaults.localPort;
   const waitMs = options.bootWaitMs ?? defaults.bootWaitMs;
+  const where = formatHostPort(relayHost?.[0] ?? 'localhost', localPort);
   const boot = await waitForLocalMta({
     ...(relayHost ? { hosts: relayHost } : {}),
     port: localPort,
@@ -82,14 +84,14 @@ async function bootCheck(p: Plan, options: EtrnOptions, connector: Connector, tr
     timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
     connector,
     signal: options.signal,
-    trace: trace(`localhost:${localPort}`),
+    trace: trace(where),
   });
   if (boot.ok) return null;
   const stopped = options.signal?.aborted ? stopReason(options.signal) : null;
   const kind: ErrorKind = stopped ? stopped.kind : 'timeout';
   const message = stopped
     ? `${stopped.message} during the boot check; server not contacted`
-    : `local MTA on localhost:${localPort} did not answer with 220 within ${formatSeconds(waitMs)} (${boot.reason}); server not contacted`;
+    : `local MTA on ${where} did not answer with 220 within ${formatSeconds(waitMs)} (${boot.reason}); server not contacted`;
   const error = { kind, message, phase: 'connect', reply: null } as const;
   return summarize(p.sessions.map((s) => emptySession(s, error)), p.warnings);
 }

@@ -38,6 +38,7 @@ const NO_GREETING = 'no greeting within';
 export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCheckResult> {
   const trace = options.trace ?? (() => undefined);
   const hosts = options.hosts ?? ['127.0.0.1', '::1'];
+  const where = options.hosts?.length === 1 ? formatHostPort(options.hosts[0]!, options.port) : `localhost:${options.port}`;
   const deadline = performance.now() + options.waitMs;
   let backoff = FIRST_BACKOFF_MS;
   let attempts = 0;
@@ -53,7 +54,7 @@ export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCh
       const left = Math.max(1, Math.min(options.timeoutMs, deadline - performance.now()));
       const why = await probe(host, options.port, left, options);
       if (why === '') {
-        trace('==', `local MTA on localhost:${options.port} is up`);
+        trace('==', `local MTA on ${where} is up`);
         return { ok: true, attempts };
       }
       const cutShort = left < options.timeoutMs && why.startsWith(NO_GREETING);
@@ -63,7 +64,7 @@ export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCh
     reason = reasons.join('; ');
     const left = deadline - performance.now();
     if (left <= 0) return { ok: false, attempts, reason };
-    trace('==', `local MTA on localhost:${options.port} not ready (${reason}); retrying`);
+    trace('==', `local MTA on ${where} not ready (${reason}); retrying`);
     const wait = Math.min(backoff, left);
     backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     if (!(await pause(wait, options.signal))) return { ok: false, attempts, reason: 'interrupted' };

@@ -73,3 +73,22 @@ test('a defaults file without ATRN_HOSTS has nothing to do under --atrn: exit 0'
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /no groups in ATRN_HOSTS/);
 });
+
+test('the boot check waits for the --relay-to MTA and, when it never greets, names that host: exit 75, no ATRN', async () => {
+  const p = await startOdmrProvider({ queue: { 'client.test': [testMessage('d-3', 'a@x.test', ['u@client.test'])] }, timeoutMs: 20_000 });
+  try {
+    const file = defaultsFile('ATRN_HOSTS="127.0.0.1:client.test"\n');
+    // 127.0.0.3: a loopback address nothing listens on (the provider is on 127.0.0.1).
+    const run = await runEtrn([...common, '--boot-wait', '0.3', // the last --boot-wait wins
+       '-p', String(p.port), '--relay-to', `127.0.0.3:${sink!.port}`, '--defaults', file], {
+      env: { ETRN_PASSWORD: 'secret' },
+      killAfterMs: 60_000,
+    });
+    assert.equal(run.code, 75, run.stderr);
+    assert.match(run.stderr, new RegExp(`local MTA on 127\\.0\\.0\\.3:${sink!.port} did not answer with 220`));
+    assert.ok(!p.transcript.some((l) => l.startsWith('C: ATRN')), 'no ATRN was sent');
+    assert.deepEqual(p.held(), { 'client.test': [p.held()['client.test']![0]] });
+  } finally {
+    await p.close();
+  }
+});
