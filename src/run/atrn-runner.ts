@@ -3,16 +3,14 @@
 // by the ETRN rules, transport/dialogue.ts) up to the ATRN reply; after 250,
 // relay the turned connection to the local MTA (transport/relay.ts). The
 // session's facts become a SessionResult with its `atrn` report.
-import { isIP } from 'node:net';
 import { formatHostPort } from '../names/server.js';
 import { AtrnSession } from '../protocol/atrn.js';
-import { mayRetryInClear } from '../protocol/auth-policy.js';
 import type { ErrorKind } from '../protocol/outcome.js';
 import { replyText } from '../protocol/reply.js';
 import type { SessionFailure } from '../protocol/session.js';
 import type { AtrnReport, NodeResult, SessionError, SessionResult } from '../result.js';
 import { type SessionPlan, emptySession } from './plan.js';
-import { type SessionContext, connectToAny } from './session-runner.js';
+import { type SessionContext, connectToAny, dialogueSettings } from './session-runner.js';
 import { stopReason } from '../transport/abort.js';
 import { ConnectError } from '../transport/connect.js';
 import { type DialogueResult, type DialogueSettings, converse } from '../transport/dialogue.js';
@@ -167,28 +165,15 @@ function relayed(outcome: RelayOutcome): Partial<AtrnReport> {
 }
 
 function settings(s: SessionPlan, ctx: SessionContext, address: string): DialogueSettings<AtrnSession> {
-  const trace = ctx.trace(s.label);
-  return {
-    connector: ctx.connector,
-    address,
-    port: s.port,
-    localAddress: ctx.sourceAddress,
-    timeoutMs: ctx.timeoutMs,
-    signal: ctx.signal,
-    trace,
-    tlsHost: isIP(s.host) ? address : s.host,
-    tls: ctx.tls,
-    deriveKey: ctx.deriveKey,
-    retryInClear: mayRetryInClear(ctx.auth),
-    newSession: (tlsMode, certificate) =>
-      new AtrnSession({
-        heloName: ctx.heloName,
-        domains: s.nodes,
-        tls: tlsMode,
-        auth: ctx.auth,
-        replyLimits: ctx.replyLimits,
-        onLine: (line) => trace('<-', line),
-        certificate,
-      }),
-  };
+  return dialogueSettings(s, ctx, address, (tlsMode, certificate, onLine) =>
+    new AtrnSession({
+      heloName: ctx.heloName,
+      domains: s.nodes,
+      tls: tlsMode,
+      auth: ctx.auth,
+      replyLimits: ctx.replyLimits,
+      onLine,
+      certificate,
+    }),
+  );
 }

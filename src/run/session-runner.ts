@@ -7,13 +7,13 @@ import { formatHostPort } from '../names/server.js';
 import { ExitCode, exitCodeForKind, exitCodeForNodeReply } from '../protocol/outcome.js';
 import { type Reply, type ReplyLimits, replyText } from '../protocol/reply.js';
 import { type AuthOptions, EtrnSession, type TlsMode } from '../protocol/session.js';
-import { mayRetryInClear } from '../protocol/auth-policy.js';
+import { type CertificateCheck, mayRetryInClear } from '../protocol/auth-policy.js';
 import type { NodeResult, ReplyResult, SessionError, SessionResult } from '../result.js';
 import { type SessionPlan, emptySession } from './plan.js';
 import { pause, stopReason } from '../transport/abort.js';
 import { ConnectError, type Connector } from '../transport/connect.js';
 import { type DialogueResult, type DialogueSettings, converse } from '../transport/dialogue.js';
-import type { Trace, TraceDirection } from '../transport/drive.js';
+import type { DrivenSession, Trace, TraceDirection } from '../transport/drive.js';
 import type { KeyDeriver } from '../transport/key-derivation.js';
 import { HostNotFoundError, type ResolvedAddress } from '../transport/resolve.js';
 import { formatSeconds } from '../transport/seconds.js';
@@ -85,7 +85,7 @@ async function runSession(s: SessionPlan, ctx: SessionContext): Promise<SessionR
   const connected = await connectToAny(s, ctx, addresses);
   if (connected instanceof ConnectError) return emptySession(s, beforeDialogue(connected.kind, connected.message, connected.phase));
   const { socket, address } = connected;
-  const dialogue = await converse(socket, dialogueSettings(s, ctx, address), ctx.tlsMode);
+  const dialogue = await converse(socket, etrnSettings(s, ctx, address), ctx.tlsMode);
   return toResult(s, address, dialogue);
 }
 
@@ -121,7 +121,11 @@ export async function connectToAny(
   return new ConnectError(lastError.kind, `${lastError.message} (all ${addresses.length} addresses tried)`, lastError.phase);
 }
 
-function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string): DialogueSettings<EtrnSession> {
+/** Makes the pure session for one connection, given the TLS mode, the certificate check and where its reply lines go. */
+export type NewSession<S extends DrivenSession> = (tlsMode: TlsMode, certificate: CertificateCheck | undefined, onLine: (line: string) => void) => S;
+
+/** How to hold a dialogue with one address of the plan's server, for an ETRN or an ATRN session. */
+export function dialogueSettings<S extends DrivenSession>(s: SessionPlan, ctx: SessionContext, address: string, newSession: NewSession<S>): DialogueSettings<S> {
   const trace: Trace = ctx.trace(s.label);
   return {
     connector: ctx.connector,
@@ -135,19 +139,24 @@ function dialogueSettings(s: SessionPlan, ctx: SessionContext, address: string):
     tls: ctx.tls,
     deriveKey: ctx.deriveKey,
     retryInClear: mayRetryInClear(ctx.auth),
-    newSession: (tlsMode, certificate) =>
-      new EtrnSession({
-        heloName: ctx.heloName,
-        nodes: s.nodes,
-        force: ctx.force,
-        delayMs: ctx.delayMs,
-        tls: tlsMode,
-        auth: ctx.auth,
-        replyLimits: ctx.replyLimits,
-        onLine: (line) => trace('<-', line),
-        certificate,
-      }),
+    newSession: (tlsMode, certificate) => newSession(tlsMode, certificate, (line) => trace('<-', line)),
   };
+}
+
+function etrnSettings(s: SessionPlan, ctx: SessionContext, address: string): DialogueSettings<EtrnSession> {
+  return dialogueSettings(s, ctx, address, (tlsMode, certificate, onLine) =>
+    new EtrnSession({
+      heloName: ctx.heloName,
+      nodes: s.nodes,
+      force: ctx.force,
+      delayMs: ctx.delayMs,
+      tls: tlsMode,
+      auth: ctx.auth,
+      replyLimits: ctx.replyLimits,
+      onLine,
+      certificate,
+    }),
+  );
 }
 
 function replyResult(reply: Reply | null): ReplyResult | null {
