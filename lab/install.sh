@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 need=()
 # debhelper, dpkg-dev, lintian: npm run deb; mmdebstrap, systemd-container:
 # the booted Debian roots of test/debian/ and scripts/test-node18.sh.
-for p in openssl man-db groff-base systemd debhelper dpkg-dev lintian mmdebstrap systemd-container; do
+for p in openssl man-db groff-base systemd time debhelper dpkg-dev lintian mmdebstrap systemd-container; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -22,10 +22,10 @@ ls "$lab"/*/installed.stamp >/dev/null 2>&1 || die "no MTA labs in $lab: run lab
 lab=$(cd "$lab" && pwd)
 
 # Debian's npm (to run the build as a user would), the tools the tests call
-# (m4: the Sendmail lab builds its sendmail.cf),
+# (m4: the Sendmail lab builds its sendmail.cf; time: the peak-RSS tests),
 # and the libraries of the unpacked labs (from their stamps).
 libs=$(sed -n 's/^libs=//p' "$lab"/*/installed.stamp | tr ' ' '\n' | sed '/^$/d' | sort -u | paste -sd, -)
-tarball=$(bash "$repo/scripts/debian-root.sh" bookworm "npm,openssl,man-db,groff-base,m4,$libs")
+tarball=$(bash "$repo/scripts/debian-root.sh" bookworm "npm,openssl,man-db,groff-base,m4,time,$libs")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/etrn-node18.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -48,7 +48,8 @@ npm run build
 [ -s /tests ] || find dist/test -name '*.test.js' ! -path 'dist/test/debian/*' | sort >/tests
 node --test --test-reporter=spec $(cat /tests)
 END
-systemd-nspawn -q --register=no --keep-unit --pipe -D "$work/root" \
+# --hostname: a name the root's /etc/hosts resolves (fetchmail qualifies its own).
+systemd-nspawn -q --register=no --keep-unit --pipe --hostname=localhost -D "$work/root" \
   --bind="$lab" --bind-ro=/etc/passwd --bind-ro=/etc/group --bind-ro=/etc/shadow --bind-ro=/etc/gshadow \
   --setenv=ETRN_LAB_CACHE="$lab" --setenv=DEBIAN_FRONTEND=noninteractive \
   /bin/bash /run-tests.sh
