@@ -7,6 +7,7 @@
 // (MAIL, RCPT, DATA and the end of DATA, RFC 5321 §4.1.1), plus the scanner
 // that finds the end of a DATA body (<CRLF>.<CRLF>) across chunk borders.
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { quote } from '../escape.js';
 import type { CertificateCheck } from './auth-policy.js';
 import { type ErrorKind } from './outcome.js';
 import { type Reply, type ReplyLimits, ReplyParser, formatReply } from './reply.js';
@@ -18,14 +19,17 @@ export type AtrnAction = SessionAction | { readonly type: 'turn' };
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0020\u007f-\u009f,]/;
 
+/** The longest command line, CRLF excluded (RFC 5321 §4.5.3.1.4). */
+export const ATRN_LINE_MAX = 510;
+
 /** RFC 2645 §4.1: "ATRN" SP domain *("," domain). */
 export function atrnCommand(domains: readonly string[]): string {
   if (domains.length === 0) throw new LocalProtocolError('ATRN needs at least one domain');
   for (const d of domains) {
-    if (d === '' || UNSAFE.test(d) || d.length > 253) throw new LocalProtocolError(`refusing to send ATRN with domain ${JSON.stringify(d)}`);
+    if (d === '' || UNSAFE.test(d) || d.length > 253) throw new LocalProtocolError(`refusing to send ATRN with domain ${quote(d)}`);
   }
   const line = `ATRN ${domains.join(',')}`;
-  if (line.length > 510) throw new LocalProtocolError('ATRN line over 510 octets: give fewer domains per session');
+  if (line.length > ATRN_LINE_MAX) throw new LocalProtocolError(`ATRN line over ${ATRN_LINE_MAX} octets: give fewer domains per session`);
   return line;
 }
 

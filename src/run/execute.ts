@@ -14,7 +14,7 @@ import { formatHostPort } from '../names/server.js';
 import { type Connector, tcpConnector } from '../transport/connect.js';
 import type { TraceDirection } from '../transport/drive.js';
 import { defaultJobs } from '../transport/fd-limit.js';
-import { cachingDeriver } from '../transport/key-derivation.js';
+import { cachingDeriver, deriveKey, derivationSlots, limitedDeriver } from '../transport/key-derivation.js';
 import { type ResolvedAddress, systemResolver } from '../transport/resolve.js';
 import { formatSeconds } from '../transport/seconds.js';
 
@@ -118,7 +118,7 @@ function sessionContext(p: Plan, options: EtrnOptions, connector: Connector, tra
     tlsMode: options.tls ?? 'opportunistic',
     // --tls-insecure also accepts AUTH over TLS whose certificate did not verify.
     auth: options.auth && { ...options.auth, allowUnverified: options.auth.allowUnverified || options.tlsInsecure },
-    deriveKey: options.auth ? cachingDeriver() : undefined,
+    deriveKey: options.auth ? cachingDeriver(limitedDeriver(deriveKey, derivationSlots(), options.signal)) : undefined,
     tls: {
       ca: p.tlsCa,
       servername: options.tlsServername,

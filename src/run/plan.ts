@@ -2,6 +2,7 @@
 // sources, and split the nodes into sessions, all before anything is sent
 // (usage and configuration errors are thrown from here).
 import { ConfigError, UsageError } from '../errors.js';
+import { quote } from '../escape.js';
 import { CONFIG_FILE_MAX_BYTES, readRegularFile } from '../config/bounded-read.js';
 import { DEFAULT_SENDMAIL_CF, localFqdn } from '../config/class-w-discovery.js';
 import type { Mta } from '../config/mta-discovery.js';
@@ -9,6 +10,7 @@ import { formatDiagnostic } from '../config/diagnostic.js';
 import { isLocalOrLiteral } from '../config/local-names.js';
 import { normalizeDomain, normalizeNodes, uniqueNames } from '../names/node.js';
 import { formatHostPort, parseServer } from '../names/server.js';
+import { ATRN_LINE_MAX } from '../protocol/atrn.js';
 import { prepareCredentials } from '../protocol/sasl.js';
 import { type EtrnOptions, type EtrnTarget, MAX_NODES_PER_SERVER, MAX_SERVERS, defaults } from './options.js';
 import { type EtrnResult, type NodeResult, type SessionResult, summarize } from '../result.js';
@@ -73,9 +75,11 @@ export async function plan(options: EtrnOptions): Promise<Plan> {
     const nodes = discovered ? await discovery.nodes() : target.nodes;
     const port = target.server.port ?? options.port ?? (options.atrn ? defaults.atrnPort : defaults.port);
     perServer.add(formatHostPort(target.server.host, port).toLowerCase(), nodes.length, discovered ? discovery.mta : null);
-    // ATRN names every domain in one command: one session per provider.
-    const perSession = options.atrn ? MAX_NODES_PER_SERVER : (options.perSession ?? defaults.perSession);
-    sessions.push(...splitSessions(target.server.host, port, nodes, perSession));
+    sessions.push(
+      ...(options.atrn
+        ? splitAtrnSessions(target.server.host, port, nodes)
+        : splitSessions(target.server.host, port, nodes, options.perSession ?? defaults.perSession)),
+    );
   }
   const relayTo = options.atrn ? planRelayTo(options) : undefined;
   return {
@@ -135,7 +139,7 @@ function planRelayTo(options: EtrnOptions): { host: string; port: number } {
   try {
     parsed = parseServer(options.relayTo);
   } catch {
-    throw new UsageError(`--relay-to must be HOST[:PORT], not ${JSON.stringify(options.relayTo)}`);
+    throw new UsageError(`--relay-to must be HOST[:PORT], not ${quote(options.relayTo)}`);
   }
   return { host: parsed.host, port: parsed.port ?? options.localPort ?? defaults.localPort };
 }
@@ -217,6 +221,27 @@ function splitSessions(host: string, port: number, nodes: readonly string[], per
     nodes: nodes.slice(bounds(i), bounds(i + 1)),
     label: chunks > 1 ? `${base}#${i + 1}` : base,
   }));
+}
+
+/**
+ * ATRN names its domains in one command line of at most 510 octets
+ * (RFC 2645 §4.1, RFC 5321 §4.5.3.1.4): as many domains per session as fit,
+ * so a provider asked for many domains gets several sessions, one after
+ * another's turn, never a line it must refuse.
+ */
+function splitAtrnSessions(host: string, port: number, nodes: readonly string[]): SessionPlan[] {
+  const groups: string[][] = [];
+  let length = ATRN_LINE_MAX;
+  for (const node of nodes) {
+    if (length + 1 + node.length > ATRN_LINE_MAX) {
+      groups.push([]);
+      length = 'ATRN '.length - 1;
+    }
+    groups[groups.length - 1]!.push(node);
+    length += 1 + node.length;
+  }
+  const base = formatHostPort(host, port);
+  return groups.map((g, i) => ({ server: host, host, port, nodes: g, label: groups.length > 1 ? `${base}#${i + 1}` : base }));
 }
 
 /** The names this host accepts mail for, from the MTA `options.mta` names (or the one installed). */

@@ -69,7 +69,13 @@ export async function converse<S extends DrivenSession>(
       return { session: null, tls: null, failure: { kind, phase: 'tls', message: (error as Error).message } };
     }
   }
-  const session = settings.newSession(mode, certificate);
+  let session: S;
+  try {
+    session = settings.newSession(mode, certificate);
+  } catch (error) {
+    socket.destroy(); // a session that cannot be made leaves no socket open
+    throw error;
+  }
   const { timeoutMs, signal, trace, tlsHost } = settings;
   const { deriveKey } = settings;
   const driven = await driveSession(socket, session, { timeoutMs, signal, trace, tlsHost, tls: settings.tls, tlsInfo: tls, deriveKey });

@@ -127,7 +127,9 @@ class Driver {
         .then((key) => {
           if (!this.finished) this.perform(this.session.derived(key));
         })
-        .catch((error: Error) => this.perform(this.session.fail('auth', `SCRAM key derivation failed: ${error.message}`)));
+        .catch((error: Error) => {
+          if (!this.finished) this.perform(this.session.fail('auth', `SCRAM key derivation failed: ${error.message}`));
+        });
     } else if (action.delayMs > 0) {
       this.delayTimer = setTimeout(() => this.send(action.line, action.shown), action.delayMs);
     } else {

@@ -26,12 +26,21 @@ export function deriveKey(key: KeyRequest): Promise<Buffer> {
   });
 }
 
-/** `derive`, at most `slots` at a time; the others wait their turn in order. */
-export function limitedDeriver(derive: KeyDeriver, slots: number): KeyDeriver {
+/**
+ * `derive`, at most `slots` at a time; the others wait their turn in order.
+ * Once `signal` stops the run, a derivation still waiting never starts (it
+ * rejects with the stop's reason), so an interrupted run does not go on
+ * hashing for keys nobody will use.
+ */
+export function limitedDeriver(derive: KeyDeriver, slots: number, signal?: AbortSignal): KeyDeriver {
   let running = 0;
   const waiting: (() => void)[] = [];
   return async (key) => {
     if (running >= slots) await new Promise<void>((resolve) => waiting.push(resolve));
+    if (signal?.aborted) {
+      waiting.shift()?.();
+      throw signal.reason instanceof Error ? signal.reason : new Error('the run was stopped');
+    }
     running += 1;
     try {
       return await derive(key);

@@ -17,6 +17,8 @@ export interface LocalMta {
   readonly greeting: readonly string[];
   /** Bytes that arrived after the greeting (none from a well-behaved MTA). */
   readonly rest: Buffer;
+  /** A socket error between the greeting and the relay (while the provider is asked), if any. */
+  readonly failure: () => NodeJS.ErrnoException | null;
 }
 
 export class LocalMtaError extends Error {
@@ -53,7 +55,10 @@ export async function openLocalMta(options: LocalMtaOptions): Promise<LocalMta> 
         reject(end.error);
       } else {
         socket.pause();
-        resolve({ socket, greeting: greeting.lines, rest: end.rest });
+        // Until the relay (or the QUIT) takes over, an error is kept, not thrown.
+        let failure: NodeJS.ErrnoException | null = null;
+        socket.on('error', (error: NodeJS.ErrnoException) => (failure ??= error));
+        resolve({ socket, greeting: greeting.lines, rest: end.rest, failure: () => failure });
       }
     });
   });

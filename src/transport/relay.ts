@@ -82,6 +82,10 @@ class Relay {
     this.local.on('drain', this.onDrain);
     if (this.settings.signal?.aborted) return this.onAbort();
     this.settings.signal?.addEventListener('abort', this.onAbort, { once: true });
+    // The local MTA failed or went away while the provider was being asked.
+    const early = this.settings.local.failure();
+    if (early) return this.onLocalError(early);
+    if (this.local.destroyed) return this.onLocalClose();
     // The local MTA's greeting becomes the provider's (RFC 2645 §4.3).
     for (const line of this.settings.local.greeting) this.toProvider(line);
     this.local.resume();

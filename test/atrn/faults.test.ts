@@ -185,6 +185,30 @@ test('the local MTA dying in the middle of a body: the provider hears 421 and ke
   }
 });
 
+test('the local MTA resetting the connection after its greeting, while the provider is asked: exit 75, no crash, the provider keeps its mail', async () => {
+  // It greets, then resets the connection a moment later: usually while etrn
+  // is still in EHLO/AUTH/ATRN with the provider, where no relay listens yet.
+  const server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.write('220 flaky.test ESMTP\r\n');
+    setTimeout(() => socket.resetAndDestroy(), 20);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    await withProvider({}, async (p) => {
+      const { run, json } = await atrn(p.port, (server.address() as AddressInfo).port);
+      assert.equal(run.code, 75, run.stderr);
+      assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(json.sessions[0]!.error?.kind, 'refused');
+      await p.sessionsEnded(1, 20_000);
+      assert.deepEqual(p.held(), { 'client.test': ['f-1'] });
+    });
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
 test('the whole-run --deadline also bounds the relay: exit 75, the provider keeps its mail', async () => {
   await withProvider({ hangAfterTurn: true }, async (p) => {
     const { run, json } = await atrn(p.port, sink!.port, ['-t', '60', '--deadline', '1']);

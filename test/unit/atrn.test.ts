@@ -179,3 +179,22 @@ describe('relayableEhlo', () => {
     assert.deepEqual(relayableEhlo(['250 mx.test']), ['250 mx.test']);
   });
 });
+
+describe('planning ATRN sessions', () => {
+  test('many domains are split so that every ATRN line fits in 510 octets; every domain is asked once', async () => {
+    const { plan } = await import('../../src/run/index.js');
+    const { atrnCommand, ATRN_LINE_MAX } = await import('../../src/protocol/atrn.js');
+    const domains = Array.from({ length: 60 }, (_, i) => `a-rather-long-domain-name-${i}.customer.example`);
+    const p = await plan({
+      targets: [{ server: '127.0.0.1', nodes: domains }],
+      atrn: true,
+      auth: { user: 'site', password: 'secret', allowCleartext: true },
+      heloName: 'site.test',
+      bootCheck: false,
+    });
+    assert.ok(p.sessions.length > 1, `${p.sessions.length} sessions`);
+    for (const s of p.sessions) assert.ok(atrnCommand(s.nodes).length <= ATRN_LINE_MAX);
+    assert.deepEqual(p.sessions.flatMap((s) => s.nodes), domains);
+    assert.equal(new Set(p.sessions.map((s) => s.label)).size, p.sessions.length, 'each session has its own label');
+  });
+});

@@ -96,3 +96,30 @@ describe('derivations at once are limited, leaving the pool to name lookups', ()
     assert.deepEqual(done, names);
   });
 });
+
+describe('limitedDeriver and the run stopping', () => {
+  test('a derivation still waiting for a slot when the run stops never starts; the running one ends', async () => {
+    const { limitedDeriver } = await import('../../src/transport/key-derivation.js');
+    const stop = new AbortController();
+    const started: string[] = [];
+    let release!: () => void;
+    const derive = limitedDeriver(
+      async (k) => {
+        started.push(k.password);
+        if (k.password === 'first') await new Promise<void>((r) => (release = r));
+        return Buffer.alloc(32);
+      },
+      1,
+      stop.signal,
+    );
+    const first = derive(key('first', 's1'));
+    const second = derive(key('second', 's2'));
+    const third = derive(key('third', 's3'));
+    stop.abort(new Error('interrupted'));
+    release();
+    assert.equal((await first).length, 32);
+    await assert.rejects(second, /interrupted/);
+    await assert.rejects(third, /interrupted/);
+    assert.deepEqual(started, ['first'], 'no waiting derivation started after the stop');
+  });
+});

@@ -26,7 +26,7 @@ const allowed: Record<string, readonly string[]> = {
   names: ['errors', 'escape'],
   config: ['errors', 'escape', 'names'],
   transport: ['errors', 'names', 'protocol'],
-  run: ['config', 'errors', 'names', 'protocol', 'result', 'transport'],
+  run: ['config', 'errors', 'escape', 'names', 'protocol', 'result', 'transport'],
   cli: ['config', 'errors', 'escape', 'names', 'protocol', 'result', 'run', 'version'],
 };
 
