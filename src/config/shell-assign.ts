@@ -14,7 +14,7 @@
 // skipped.
 import { ConfigError } from '../errors.js';
 import { cutMark } from '../escape.js';
-import type { Diagnostic } from './sendmail-cf.js';
+import type { Diagnostic } from './diagnostic.js';
 
 /** One variable's final value and the line of the assignment that set it. */
 export interface ShellVariable {

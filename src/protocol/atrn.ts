@@ -356,10 +356,6 @@ export class RelayLedger {
     return { ...this.counts };
   }
 
-  get snapshot(): RelayCounts {
-    return { ...this.counts };
-  }
-
   private settle(outcome: Outcome, fromMail = false): void {
     if (!this.open && !fromMail) return;
     this.open = false;

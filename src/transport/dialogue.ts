@@ -1,8 +1,10 @@
 // One SMTP dialogue on a connected socket, with every TLS variant in one
 // path: implicit TLS before the greeting (RFC 8314), STARTTLS inside the
 // session (drive.ts, RFC 3207), and the reconnect in clear after a failed
-// opportunistic handshake. All of them honour the same abort signal (caller
-// or whole-run deadline) and the per-step timeout.
+// opportunistic handshake (never when that would send AUTH without TLS). All
+// of them honour the same abort signal (caller or whole-run deadline) and the
+// per-step timeout. An ATRN session that turns the connection around gets
+// the live socket back in the result (`turned`).
 import type { SessionPhase, TlsMode } from '../protocol/session.js';
 import type { ErrorKind } from '../protocol/outcome.js';
 import { formatHostPort } from '../names/server.js';

@@ -1,10 +1,13 @@
-// Drives an EtrnSession over a connected socket: hands received bytes to the
-// session, writes the lines it asks for (telling it once they are written),
-// upgrades to TLS on STARTTLS, and enforces the per-reply deadline and
-// cancellation. The deadline runs from the moment a command is written (or
-// the connection opens) to the end of its reply, so a server that trickles
-// bytes cannot hold etrn longer. The protocol rules (unsolicited replies,
-// plaintext behind STARTTLS) are the session's; this is plumbing.
+// Drives a pure session (ETRN's or ATRN's) over a connected socket: hands
+// received bytes to the session, writes the lines it asks for (telling it
+// once they are written), upgrades to TLS on STARTTLS, derives SCRAM keys off
+// the event loop when asked (no reply deadline runs meanwhile), hands the
+// live socket back when an ATRN session turns the connection around, and
+// enforces the per-reply deadline and cancellation. The deadline runs from
+// the moment a command is written (or the connection opens) to the end of
+// its reply, so a server that trickles bytes cannot hold etrn longer. The
+// protocol rules (unsolicited replies, plaintext behind STARTTLS) are the
+// session's; this is plumbing.
 import type { Socket } from 'node:net';
 import type { SessionAction, SessionFailure, SessionState } from '../protocol/session.js';
 import type { ErrorKind } from '../protocol/outcome.js';
