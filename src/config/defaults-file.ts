@@ -45,12 +45,9 @@ export async function loadEtrnHostsFile(path: string, signal?: AbortSignal, vari
   const setting = await readEtrnHostsFile(path, signal, variable);
   if (setting.value === undefined) return { ...setting, groups: [] };
   try {
-    return { ...setting, groups: parseEtrnHosts(setting.value) };
+    return { ...setting, groups: parseEtrnHosts(setting.value, variable) };
   } catch (error) {
-    if (error instanceof EtrnError) {
-      const message = variable === ETRN_HOSTS_VARIABLE ? error.message : error.message.replaceAll(ETRN_HOSTS_VARIABLE, variable);
-      throw new ConfigError(message, path, setting.line);
-    }
+    if (error instanceof EtrnError) throw new ConfigError(error.message, path, setting.line);
     throw error;
   }
 }
