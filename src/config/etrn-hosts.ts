@@ -27,20 +27,20 @@ export interface EtrnHostsGroup {
 const SEPARATORS = /[ \t\r\n]+/;
 
 /** Re-throws a name error with the group named, keeping its class and `input`. */
-function inGroup(error: unknown, group: string, name: string): never {
+function inGroup(error: unknown, group: string, variable: string): never {
   if (!(error instanceof InvalidNameError)) throw error;
-  throw new InvalidNameError(error.input, `${error.reason} (in ${name} group ${quote(group)})`);
+  throw new InvalidNameError(error.input, `${error.reason} (in ${variable} group ${quote(group)})`);
 }
 
 /** Splits a group into its server text and its client list text (null: no ":"). */
-function splitGroup(group: string, name: string): { server: string; clients: string | null; bracketed: boolean } {
+function splitGroup(group: string, variable: string): { server: string; clients: string | null; bracketed: boolean } {
   const quoted = quote(group);
   if (group.startsWith('[')) {
     const close = group.indexOf(']');
-    if (close < 0) throw new UsageError(`${name} group ${quoted} has "[" without "]"`);
+    if (close < 0) throw new UsageError(`${variable} group ${quoted} has "[" without "]"`);
     const rest = group.slice(close + 1);
     if (rest !== '' && !rest.startsWith(':')) {
-      throw new UsageError(`${name} group ${quoted} has text after "]" (clients follow a ":")`);
+      throw new UsageError(`${variable} group ${quoted} has text after "]" (clients follow a ":")`);
     }
     return { server: group.slice(1, close), clients: rest === '' ? null : rest.slice(1), bracketed: true };
   }
@@ -48,87 +48,87 @@ function splitGroup(group: string, name: string): { server: string; clients: str
   if (colon < 0) return { server: group, clients: null, bracketed: false };
   if (group.indexOf(':', colon + 1) >= 0) {
     throw new UsageError(
-      `${name} group ${quoted} has more than one ":" (an IPv6 server goes in brackets, e.g. "[2001:db8::1]:client"; ` +
+      `${variable} group ${quoted} has more than one ":" (an IPv6 server goes in brackets, e.g. "[2001:db8::1]:client"; ` +
         'a port cannot be given here, use --port)',
     );
   }
   return { server: group.slice(0, colon), clients: group.slice(colon + 1), bracketed: false };
 }
 
-function parseGroupServer(server: string, bracketed: boolean, group: string, name: string): string {
+function parseGroupServer(server: string, bracketed: boolean, group: string, variable: string): string {
   const quoted = quote(group);
-  if (server === '') throw new UsageError(`${name} group ${quoted} has an empty server`);
+  if (server === '') throw new UsageError(`${variable} group ${quoted} has an empty server`);
   if (bracketed) {
-    if (!isIPv6(server)) throw new InvalidNameError(server, `server-host in brackets must be an IPv6 address (in ${name} group ${quoted})`);
+    if (!isIPv6(server)) throw new InvalidNameError(server, `server-host in brackets must be an IPv6 address (in ${variable} group ${quoted})`);
     return server;
   }
   try {
     return serverHostName(server);
   } catch (error) {
-    inGroup(error, group, name);
+    inGroup(error, group, variable);
   }
 }
 
-function parseGroupClients(clients: string, group: string, name: string): string[] {
+function parseGroupClients(clients: string, group: string, variable: string): string[] {
   const quoted = quote(group);
-  if (clients === '') throw new UsageError(`${name} group ${quoted} has an empty client list`);
+  if (clients === '') throw new UsageError(`${variable} group ${quoted} has an empty client list`);
   const names = clients.split(',');
   if (names.length > MAX_NODES_PER_GROUP) {
-    throw new UsageError(`${name} group ${quoted} names ${names.length} clients; at most ${MAX_NODES_PER_GROUP} are allowed`);
+    throw new UsageError(`${variable} group ${quoted} names ${names.length} clients; at most ${MAX_NODES_PER_GROUP} are allowed`);
   }
   for (const name of names) {
     if (name === '') {
       throw new UsageError(
-        `${name} group ${quoted} has an empty client name (two commas, or a comma at an end; ` +
+        `${variable} group ${quoted} has an empty client name (two commas, or a comma at an end; ` +
           'blanks separate groups, so none may follow a comma)',
       );
     }
     // A single all-digit client is almost surely a port written as "server:port".
     if (/^\d+$/.test(name)) {
       throw new UsageError(
-        `${name} group ${quoted}: client ${quote(name)} looks like a port; a group's server cannot carry a port, use --port`,
+        `${variable} group ${quoted}: client ${quote(name)} looks like a port; a group's server cannot carry a port, use --port`,
       );
     }
   }
   try {
     return normalizeNodes(names);
   } catch (error) {
-    inGroup(error, group, name);
+    inGroup(error, group, variable);
   }
 }
 
 /**
- * Parses an ETRN_HOSTS value (or ATRN_HOSTS: `name` is the variable the
+ * Parses an ETRN_HOSTS value (or ATRN_HOSTS: `variable` is the name the
  * messages name). An empty or blank value gives no groups.
  * Throws UsageError for a malformed group and InvalidNameError for a bad
  * server or client name; both messages name the group.
  */
-export function parseEtrnHosts(spec: string, name = 'ETRN_HOSTS'): EtrnHostsGroup[] {
+export function parseEtrnHosts(spec: string, variable = 'ETRN_HOSTS'): EtrnHostsGroup[] {
   const texts = spec.split(SEPARATORS).filter((t) => t !== '');
   if (texts.length > MAX_GROUPS) {
-    throw new UsageError(`${name} has ${texts.length} groups; at most ${MAX_GROUPS} are allowed`);
+    throw new UsageError(`${variable} has ${texts.length} groups; at most ${MAX_GROUPS} are allowed`);
   }
   const groups = texts.map((text) => {
-    const { server, clients, bracketed } = splitGroup(text, name);
+    const { server, clients, bracketed } = splitGroup(text, variable);
     return {
-      server: parseGroupServer(server, bracketed, text, name),
-      nodes: clients === null ? [] : parseGroupClients(clients, text, name),
+      server: parseGroupServer(server, bracketed, text, variable),
+      nodes: clients === null ? [] : parseGroupClients(clients, text, variable),
       text,
     };
   });
-  checkPerServer(groups, name);
+  checkPerServer(groups, variable);
   return groups;
 }
 
 /** The client limit holds per server, also when ETRN_HOSTS names a server in several groups. */
-function checkPerServer(groups: readonly EtrnHostsGroup[], name: string): void {
+function checkPerServer(groups: readonly EtrnHostsGroup[], variable: string): void {
   const counts = new Map<string, number>();
   for (const g of groups) {
     const key = g.server.toLowerCase();
     const n = (counts.get(key) ?? 0) + g.nodes.length;
     counts.set(key, n);
     if (n > MAX_NODES_PER_GROUP) {
-      throw new UsageError(`${name} names ${n} clients for server ${quote(g.server)} over its groups; at most ${MAX_NODES_PER_GROUP} are allowed`);
+      throw new UsageError(`${variable} names ${n} clients for server ${quote(g.server)} over its groups; at most ${MAX_NODES_PER_GROUP} are allowed`);
     }
   }
 }
