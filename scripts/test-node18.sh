@@ -31,6 +31,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/etrn-node18.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/root"
 tar -C "$work/root" --numeric-owner -xf "$tarball"
+# A host name that the root's /etc/hosts resolves (fetchmail qualifies its
+# own) and that is no localhost name (discovery lists this host's FQDN first).
+printf '127.0.1.1\tnode18.etrn.test node18\n' >>"$work/root/etc/hosts"
 mkdir "$work/root/etrn"
 (cd "$repo" && git ls-files -co --exclude-standard -z | tar --null --ignore-failed-read -T - -cf -) | tar -C "$work/root/etrn" -xf -
 cp -a "$repo/node_modules" "$work/root/etrn/"
@@ -48,8 +51,7 @@ npm run build
 [ -s /tests ] || find dist/test -name '*.test.js' ! -path 'dist/test/debian/*' | sort >/tests
 node --test --test-reporter=spec $(cat /tests)
 END
-# --hostname: a name the root's /etc/hosts resolves (fetchmail qualifies its own).
-systemd-nspawn -q --register=no --keep-unit --pipe --hostname=localhost -D "$work/root" \
+systemd-nspawn -q --register=no --keep-unit --pipe --hostname=node18.etrn.test -D "$work/root" \
   --bind="$lab" --bind-ro=/etc/passwd --bind-ro=/etc/group --bind-ro=/etc/shadow --bind-ro=/etc/gshadow \
   --setenv=ETRN_LAB_CACHE="$lab" --setenv=DEBIAN_FRONTEND=noninteractive \
   /bin/bash /run-tests.sh
