@@ -6,11 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runEtrn } from '../helpers/cli.js';
 import { type ScriptServer, responder, startScriptServer } from '../helpers/script-server.js';
+import { gone, pidFrom } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let server: ScriptServer;
@@ -70,36 +70,12 @@ describe('child processes get no secrets', () => {
   });
 });
 
-/** True once `pid` is gone (polled: the kernel reaps it a moment after the kill). */
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await sleep(50);
-  }
-  return false;
-}
-
 /** A postconf that never answers; its `sleep` writes its pid to the returned file. */
 function slowPostconf(): { bin: string; pidFile: string } {
   const { bin } = stubs({ postconf: '' });
   const pidFile = join(bin, 'sleep.pid');
   writeFileSync(join(bin, 'postconf'), `#!/bin/sh\nsleep 120 &\necho $! > '${pidFile}'\nwait\n`, { mode: 0o755 });
   return { bin, pidFile };
-}
-
-async function pidFrom(file: string): Promise<number> {
-  for (let i = 0; i < 400; i++) {
-    if (existsSync(file)) {
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (pid > 0) return pid;
-    }
-    await sleep(25);
-  }
-  throw new Error(`no pid in ${file}`);
 }
 
 describe('--deadline and signals hold while postconf is slow', () => {

@@ -3,38 +3,12 @@
 // much output and when the run is stopped.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { childEnvironment, runProgram } from '../../src/config/run-program.js';
+import { gone, pidFrom } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('run-program');
-
-/** True once `pid` is gone (polled: the kernel reaps it a moment after the kill). */
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await sleep(50);
-  }
-  return false;
-}
-
-/** Waits until `file` holds a pid (the script wrote it), and returns it. */
-async function pidFrom(file: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    if (existsSync(file)) {
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (pid > 0) return pid;
-    }
-    await sleep(25);
-  }
-  throw new Error(`no pid in ${file}`);
-}
 
 describe('childEnvironment', () => {
   test("from etrn's environment: only PATH, LD_LIBRARY_PATH, TZ, MAIL_CONFIG and the C locale; never ETRN_PASSWORD", () => {
