@@ -33,7 +33,6 @@ export type BootCheckResult =
 
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
-const NO_GREETING = 'no greeting within';
 
 export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCheckResult> {
   const trace = options.trace ?? (() => undefined);
@@ -52,12 +51,12 @@ export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCh
       if (options.signal?.aborted) return { ok: false, attempts, reason: 'interrupted' };
       attempts += 1;
       const left = Math.max(1, Math.min(options.timeoutMs, deadline - performance.now()));
-      const why = await probe(host, options.port, left, options);
+      const { why, silent } = await probe(host, options.port, left, options);
       if (why === '') {
         trace('==', `local MTA on ${where} is up`);
         return { ok: true, attempts };
       }
-      const cutShort = left < options.timeoutMs && why.startsWith(NO_GREETING);
+      const cutShort = left < options.timeoutMs && silent;
       if (!cutShort || !seen.has(host)) seen.set(host, why);
       reasons.push(`${formatHostPort(host, options.port)}: ${seen.get(host)!}`);
     }
@@ -71,19 +70,24 @@ export async function waitForLocalMta(options: BootCheckOptions): Promise<BootCh
   }
 }
 
-/** One attempt: '' when a 220 greeting came, else why not. */
-async function probe(host: string, port: number, timeoutMs: number, options: BootCheckOptions): Promise<string> {
+/** One attempt's outcome: `why` is '' when a 220 greeting came; `silent` when nothing came before the timer. */
+interface Probe {
+  readonly why: string;
+  readonly silent: boolean;
+}
+
+async function probe(host: string, port: number, timeoutMs: number, options: BootCheckOptions): Promise<Probe> {
   let socket;
   try {
     socket = await options.connector({ host, port, timeoutMs, signal: options.signal });
   } catch (error) {
-    return (error as Error).message;
+    return { why: (error as Error).message, silent: false };
   }
   const s = socket;
-  return new Promise<string>((resolve) => {
+  return new Promise<Probe>((resolve) => {
     const parser = new ReplyParser();
     let settled = false;
-    const done = (why: string): void => {
+    const done = (why: string, silent = false): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -92,9 +96,9 @@ async function probe(host: string, port: number, timeoutMs: number, options: Boo
       else s.destroy();
       s.on('error', () => undefined);
       s.unref();
-      resolve(why);
+      resolve({ why, silent });
     };
-    const timer = setTimeout(() => done(`${NO_GREETING} ${formatSeconds(timeoutMs)}`), timeoutMs);
+    const timer = setTimeout(() => done(`no greeting within ${formatSeconds(timeoutMs)}`, true), timeoutMs);
     s.on('data', (chunk: Buffer) => {
       try {
         parser.feed(chunk);
